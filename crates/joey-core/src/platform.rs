@@ -1,0 +1,59 @@
+//! The `Platform` facade: the only entry point for the API, workers and the CLI.
+
+mod users;
+mod workspaces;
+
+use std::sync::Arc;
+
+use crate::ports::{Clock, Store};
+use crate::user::{PasswordHasher, SecretGenerator};
+use crate::workspace::{Role, Workspace};
+use crate::{Caller, Error, Result};
+
+pub use users::{InvitedUser, UserEdit};
+pub use workspaces::UserRef;
+
+/// The domain services, composed from ports.
+#[derive(Clone)]
+pub struct Platform {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub secrets: Arc<dyn SecretGenerator>,
+}
+
+impl Platform {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hasher: Arc<dyn PasswordHasher>,
+        secrets: Arc<dyn SecretGenerator>,
+    ) -> Self {
+        Self { store, clock, hasher, secrets }
+    }
+
+    /// Loads a workspace the caller may use. Non-members get `NotFound`, exactly as for a
+    /// workspace that does not exist, so ids of other tenants are not disclosed.
+    pub async fn workspace_for(&self, caller: &Caller, workspace_id: i64) -> Result<(Workspace, Option<Role>)> {
+        caller.require_user()?;
+        let missing = || Error::not_found(format!("workspace {workspace_id} not found"));
+        let ws = self.store.get_workspace(workspace_id).await?.ok_or_else(missing)?;
+        let role = self.store.member_role(workspace_id, &caller.user_id).await?;
+        if role.is_none() && !caller.is_admin {
+            return Err(missing());
+        }
+        Ok((ws, role))
+    }
+
+    /// Like [`Platform::workspace_for`], but also requires the owner role (or admin).
+    pub async fn owned_workspace(&self, caller: &Caller, workspace_id: i64) -> Result<Workspace> {
+        let (ws, role) = self.workspace_for(caller, workspace_id).await?;
+        if role == Some(Role::Owner) || caller.is_admin {
+            Ok(ws)
+        } else {
+            Err(Error::forbidden(format!(
+                "only owners of workspace {workspace_id} may change its members"
+            )))
+        }
+    }
+}
