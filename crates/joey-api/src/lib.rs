@@ -1,1 +1,36 @@
-//! joey-api
+//! The HTTP layer: axum routers, extractors, wire DTOs and the single error mapping.
+//! Only this crate knows Wallaroo's URL strings and JSON spellings.
+
+mod docs;
+mod error;
+mod extract;
+mod keycloak;
+mod state;
+mod v1;
+pub mod wire;
+
+pub use error::ApiError;
+pub use state::{ApiConfig, AppState};
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+/// Builds the whole router: `/v1/api/*`, `/auth/*`, docs and health.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.json_body_limit;
+    Router::new()
+        .merge(v1::router())
+        .merge(keycloak::router())
+        .merge(docs::router())
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .fallback(error::not_found_route)
+        .with_state(state)
+}
+
+/// The OpenAPI document of everything this crate serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    docs::openapi()
+}

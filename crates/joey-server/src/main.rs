@@ -1,1 +1,23 @@
-fn main() {}
+//! `joey`: the command-line entry point. Parses arguments, loads settings, starts the server.
+
+use clap::Parser;
+use joey_server::cli::{Cli, Command};
+use joey_server::{settings, startup, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = settings::load(&args)?;
+            telemetry::init(&settings.log_format);
+            let app = startup::Application::build(settings).await?;
+            eprintln!("joey listening on http://{}", app.local_addr());
+            app.run_until_stopped().await
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&joey_api::openapi())?);
+            Ok(())
+        }
+    }
+}

@@ -84,3 +84,19 @@ impl<'a> UserRef<'a> {
         }
     }
 }
+
+impl Platform {
+    /// Creates any missing `"<email> - Default Workspace"` (admins only). Returns how many were made.
+    pub async fn ensure_default_workspaces(&self, caller: &Caller) -> Result<usize> {
+        caller.require_admin()?;
+        let mut made = 0;
+        for user in self.store.list_users(None).await? {
+            let name = crate::workspace::default_workspace_name(&user.email);
+            if self.store.find_workspace_by_name(&name).await?.is_none() {
+                self.store.create_workspace(&name, &user.id, self.clock.now_ms()).await?;
+                made += 1;
+            }
+        }
+        Ok(made)
+    }
+}

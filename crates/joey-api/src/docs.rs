@@ -1,0 +1,39 @@
+//! The OpenAPI document (generated from the handlers' annotations) and a self-contained page.
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::{keycloak, v1, AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Joey — Wallaroo-compatible MLOps API", description = "Self-hosted MLOps platform speaking the Wallaroo MLOps API."),
+    paths(
+        v1::misc::config, v1::misc::features_list,
+        v1::users::query, v1::users::invite, v1::users::activate, v1::users::deactivate, v1::users::edit,
+        v1::workspaces::create, v1::workspaces::list, v1::workspaces::add_user, v1::workspaces::list_users,
+        v1::workspaces::remove_user, v1::workspaces::validate,
+        keycloak::oidc::token, keycloak::oidc::device_start, keycloak::oidc::certs, keycloak::oidc::userinfo,
+        keycloak::oidc::discovery, keycloak::oidc::device_approve,
+        keycloak::admin::find, keycloak::admin::read, keycloak::admin::replace,
+    ),
+    tags((name = "user"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/api/docs/openapi.json", get(|| async { Json(openapi()) }))
+        .route("/v1/api/docs", get(page))
+}
+
+/// A human-readable listing rendered in the browser from `openapi.json`; no external assets.
+async fn page() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}

@@ -1,0 +1,25 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+
+use joey_auth::TokenService;
+use joey_core::Platform;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest JSON body accepted on management routes (bytes).
+    pub json_body_limit: usize,
+    /// `default_arch` reported by `GET /v1/api/config`.
+    pub default_arch: String,
+    /// The public base URL, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+}
+
+/// Everything a handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub platform: Platform,
+    pub tokens: TokenService,
+    pub config: Arc<ApiConfig>,
+}

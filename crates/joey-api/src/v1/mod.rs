@@ -1,0 +1,13 @@
+//! `/v1/api/*`: one module per Wallaroo URL group; handlers are named after the action segment.
+
+pub(crate) mod misc;
+pub(crate) mod users;
+pub(crate) mod workspaces;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(misc::router()).merge(users::router()).merge(workspaces::router())
+}

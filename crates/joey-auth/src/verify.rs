@@ -1,0 +1,108 @@
+//! Bearer-token verification: signature (RS256 only), expiry, issuer, audience, and the user's
+//! current state in the store.
+
+use jsonwebtoken::{Algorithm, Validation};
+use joey_core::names::Email;
+use joey_core::user::NewUser;
+use joey_core::{Caller, CallerKind, Error, Result};
+use serde::Deserialize;
+
+use crate::TokenService;
+
+/// The claims Joey reads from any bearer token.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SeenClaims {
+    pub sub: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+}
+
+pub(crate) fn validation(issuer: &str, audience: Option<&str>) -> Validation {
+    let mut v = Validation::new(Algorithm::RS256);
+    v.set_issuer(&[issuer]);
+    match audience {
+        Some(aud) => v.set_audience(&[aud]),
+        None => v.validate_aud = false,
+    }
+    v.leeway = 5;
+    v.set_required_spec_claims(&["exp", "iss", "sub"]);
+    v
+}
+
+impl TokenService {
+    /// Verifies a bearer token and resolves the caller. Every failure is `Unauthenticated` with a
+    /// reason (expired, bad signature, wrong issuer, unknown key, disabled user).
+    pub async fn verify(&self, token: &str) -> Result<Caller> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| unauth(format!("malformed token: {e}")))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(unauth(format!("token algorithm {:?} is not accepted; only RS256", header.alg)));
+        }
+        let kid = header.kid.unwrap_or_default();
+        if let Some(key) = self.keys.decoding(&kid) {
+            let v = validation(&self.config.issuer, Some(&self.config.audience));
+            let data = jsonwebtoken::decode::<SeenClaims>(token, key, &v).map_err(|e| unauth(describe_jwt_error(&e)))?;
+            return self.caller_for(data.claims).await;
+        }
+        match &self.external {
+            Some(ext) => {
+                let claims = ext.verify(token, &kid).await?;
+                self.external_caller(claims).await
+            }
+            None => Err(unauth("token was not signed by a key this server knows")),
+        }
+    }
+
+    async fn caller_for(&self, claims: SeenClaims) -> Result<Caller> {
+        let username = claims.preferred_username.unwrap_or_default();
+        if username.starts_with("service-account-") {
+            return Ok(Caller { user_id: claims.sub, email: claims.email.unwrap_or_default(), is_admin: false, kind: CallerKind::ServiceAccount });
+        }
+        let user = self.platform.store.get_user(&claims.sub).await?.ok_or_else(|| unauth("the token's user no longer exists"))?;
+        if !user.enabled {
+            return Err(unauth("the token's user is deactivated"));
+        }
+        Ok(Caller { user_id: user.id, email: user.email, is_admin: user.is_admin, kind: CallerKind::User })
+    }
+
+    /// External users are created on first sight, keyed by the issuer's `sub`.
+    async fn external_caller(&self, claims: SeenClaims) -> Result<Caller> {
+        if self.platform.store.get_user(&claims.sub).await?.is_none() {
+            let email = claims.email.as_deref().ok_or_else(|| unauth("external token has no email claim"))?;
+            let email = Email::parse(email)?;
+            if self.platform.store.find_user_by_email(email.as_str()).await?.is_some() {
+                return Err(unauth("external token's email belongs to another local user"));
+            }
+            let new = NewUser {
+                id: claims.sub.clone(),
+                username: claims.preferred_username.clone().unwrap_or_else(|| email.as_str().to_string()),
+                email: email.as_str().to_string(),
+                first_name: String::new(),
+                last_name: String::new(),
+                is_admin: false,
+                password_hash: None,
+            };
+            self.platform.create_user_record(new).await?;
+            tracing::info!(sub = %claims.sub, "created user on first sight of an external token");
+        }
+        self.caller_for(claims).await
+    }
+}
+
+pub(crate) fn describe_jwt_error(e: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::ExpiredSignature => "token has expired".into(),
+        K::InvalidSignature => "token signature is invalid".into(),
+        K::InvalidIssuer => "token issuer is not accepted".into(),
+        K::InvalidAudience => "token audience is not accepted".into(),
+        K::ImmatureSignature => "token is not valid yet".into(),
+        other => format!("invalid token: {other:?}"),
+    }
+}
+
+pub(crate) fn unauth(msg: impl Into<String>) -> Error {
+    Error::Unauthenticated(msg.into())
+}
+

@@ -1,0 +1,79 @@
+//! Command-line arguments. Every setting of `joey serve` is a flag with a `JOEY_*` environment
+//! variable; a TOML file (`--config`) can hold the same keys. Precedence: flag/env > file > default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "joey", version, about = "Joey: a self-hosted MLOps platform that speaks the Wallaroo MLOps API")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the platform (API, token service, inference).
+    Serve(ServeArgs),
+    /// Print the OpenAPI document and exit.
+    Openapi,
+}
+
+#[derive(Args, Debug, Default, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeArgs {
+    /// TOML settings file; its keys are the long flag names with `_` (e.g. `data_dir = "..."`).
+    #[arg(long, env = "JOEY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "JOEY_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory for SQLite metadata, artifacts and logs [default: ./joey-data].
+    #[arg(long, env = "JOEY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Metadata database: `sqlite://…` or `postgres://…` [default: sqlite in the data dir].
+    #[arg(long, env = "JOEY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Base URL clients use to reach this server; the token issuer is `<public_url>/auth/realms/master`
+    /// [default: http://<listen>].
+    #[arg(long, env = "JOEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Email of the admin user created on first start [default: admin@joey.local].
+    #[arg(long, env = "JOEY_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Password of the admin user created on first start [default: generated, printed once, and
+    /// written to <data-dir>/admin-credentials.json].
+    #[arg(long, env = "JOEY_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Secret of the confidential client `api-client` [default: generated on first start].
+    #[arg(long, env = "JOEY_API_CLIENT_SECRET", hide_env_values = true)]
+    pub api_client_secret: Option<String>,
+    /// Access-token lifetime in seconds [default: 3600].
+    #[arg(long, env = "JOEY_ACCESS_TOKEN_TTL_SECS")]
+    pub access_token_ttl_secs: Option<i64>,
+    /// Refresh-token lifetime in seconds [default: 86400].
+    #[arg(long, env = "JOEY_REFRESH_TOKEN_TTL_SECS")]
+    pub refresh_token_ttl_secs: Option<i64>,
+    /// `aud` claim of issued tokens, checked on every request [default: joey].
+    #[arg(long, env = "JOEY_TOKEN_AUDIENCE")]
+    pub token_audience: Option<String>,
+    /// Issuer URL of an external OIDC provider (e.g. Keycloak) whose tokens are also accepted.
+    #[arg(long, env = "JOEY_EXTERNAL_ISSUER")]
+    pub external_issuer: Option<String>,
+    /// JWKS URL of the external issuer (required with --external-issuer).
+    #[arg(long, env = "JOEY_EXTERNAL_JWKS_URL")]
+    pub external_jwks_url: Option<String>,
+    /// Expected `aud` of external tokens [default: not checked].
+    #[arg(long, env = "JOEY_EXTERNAL_AUDIENCE")]
+    pub external_audience: Option<String>,
+    /// Largest JSON body on management routes, in bytes [default: 16777216].
+    #[arg(long, env = "JOEY_JSON_BODY_LIMIT")]
+    pub json_body_limit: Option<usize>,
+    /// `default_arch` reported to SDKs: x86, arm or power10 [default: x86].
+    #[arg(long, env = "JOEY_DEFAULT_ARCH")]
+    pub default_arch: Option<String>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "JOEY_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}

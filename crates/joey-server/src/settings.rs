@@ -1,0 +1,138 @@
+//! Resolved settings: flags/env over the optional TOML file over defaults, validated once.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+
+use crate::cli::ServeArgs;
+
+/// Everything the server needs, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: String,
+    pub admin_email: String,
+    pub admin_password: Option<String>,
+    pub api_client_secret: Option<String>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub token_audience: String,
+    pub external: Option<(String, String, Option<String>)>,
+    pub json_body_limit: usize,
+    pub default_arch: String,
+    pub log_format: String,
+}
+
+/// Reads the file named by `--config` (if any) and layers the flags over it.
+pub fn load(args: &ServeArgs) -> anyhow::Result<Settings> {
+    let file: ServeArgs = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?
+        }
+        None => ServeArgs::default(),
+    };
+    resolve(merge(args.clone(), file))
+}
+
+fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
+    ServeArgs {
+        config: a.config,
+        listen: a.listen.or(f.listen),
+        data_dir: a.data_dir.or(f.data_dir),
+        database_url: a.database_url.or(f.database_url),
+        public_url: a.public_url.or(f.public_url),
+        admin_email: a.admin_email.or(f.admin_email),
+        admin_password: a.admin_password.or(f.admin_password),
+        api_client_secret: a.api_client_secret.or(f.api_client_secret),
+        access_token_ttl_secs: a.access_token_ttl_secs.or(f.access_token_ttl_secs),
+        refresh_token_ttl_secs: a.refresh_token_ttl_secs.or(f.refresh_token_ttl_secs),
+        token_audience: a.token_audience.or(f.token_audience),
+        external_issuer: a.external_issuer.or(f.external_issuer),
+        external_jwks_url: a.external_jwks_url.or(f.external_jwks_url),
+        external_audience: a.external_audience.or(f.external_audience),
+        json_body_limit: a.json_body_limit.or(f.json_body_limit),
+        default_arch: a.default_arch.or(f.default_arch),
+        log_format: a.log_format.or(f.log_format),
+    }
+}
+
+/// Applies defaults and validates.
+pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
+    let listen = a.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let data_dir = a.data_dir.unwrap_or_else(|| PathBuf::from("./joey-data"));
+    let database_url = a
+        .database_url
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("joey.db").display()));
+    let public_url = a.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_string();
+    let external = match (a.external_issuer, a.external_jwks_url) {
+        (Some(i), Some(j)) => Some((i, j, a.external_audience)),
+        (None, None) => None,
+        _ => bail!("--external-issuer and --external-jwks-url must be given together"),
+    };
+    let s = Settings {
+        listen,
+        data_dir,
+        database_url,
+        public_url,
+        admin_email: a.admin_email.unwrap_or_else(|| "admin@joey.local".into()),
+        admin_password: a.admin_password,
+        api_client_secret: a.api_client_secret,
+        access_token_ttl_secs: a.access_token_ttl_secs.unwrap_or(3600),
+        refresh_token_ttl_secs: a.refresh_token_ttl_secs.unwrap_or(86_400),
+        token_audience: a.token_audience.unwrap_or_else(|| "joey".into()),
+        external,
+        json_body_limit: a.json_body_limit.unwrap_or(16 * 1024 * 1024),
+        default_arch: a.default_arch.unwrap_or_else(|| "x86".into()),
+        log_format: a.log_format.unwrap_or_else(|| "text".into()),
+    };
+    validate(&s)?;
+    Ok(s)
+}
+
+fn validate(s: &Settings) -> anyhow::Result<()> {
+    if s.access_token_ttl_secs < 10 || s.refresh_token_ttl_secs < s.access_token_ttl_secs {
+        bail!("token lifetimes must be >= 10 s and the refresh lifetime >= the access lifetime");
+    }
+    if !["x86", "arm", "power10"].contains(&s.default_arch.as_str()) {
+        bail!("default_arch must be x86, arm or power10, not '{}'", s.default_arch);
+    }
+    if !["text", "json"].contains(&s.log_format.as_str()) {
+        bail!("log_format must be text or json");
+    }
+    if s.admin_password.as_ref().is_some_and(|p| p.len() < 8) {
+        bail!("JOEY_ADMIN_PASSWORD must be at least 8 characters");
+    }
+    if !(s.public_url.starts_with("http://") || s.public_url.starts_with("https://")) {
+        bail!("public_url must start with http:// or https://");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let flags = ServeArgs { listen: Some("127.0.0.1:9".into()), ..Default::default() };
+        let file = ServeArgs { listen: Some("0.0.0.0:1".into()), default_arch: Some("arm".into()), ..Default::default() };
+        let s = resolve(merge(flags, file)).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9");
+        assert_eq!(s.default_arch, "arm");
+        assert_eq!(s.public_url, "http://127.0.0.1:9");
+        assert!(s.database_url.starts_with("sqlite://./joey-data/joey.db"));
+    }
+
+    #[test]
+    fn invalid_settings_are_refused_at_start() {
+        let bad = ServeArgs { default_arch: Some("mips".into()), ..Default::default() };
+        assert!(resolve(bad).unwrap_err().to_string().contains("default_arch"));
+        let half = ServeArgs { external_issuer: Some("http://x".into()), ..Default::default() };
+        assert!(resolve(half).is_err());
+        let file: Result<ServeArgs, _> = toml::from_str("no_such_key = 1");
+        assert!(file.is_err(), "unknown keys in the file are rejected");
+    }
+}

@@ -1,0 +1,130 @@
+//! `Application::build`: the one place concrete implementations are chosen.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use joey_api::{ApiConfig, AppState};
+use joey_auth::{Argon2Hasher, AuthConfig, BootstrapSpec, ExternalIssuer, KeyRing, RandomSecrets, TokenService};
+use joey_core::ports::SystemClock;
+use joey_core::Platform;
+use joey_store::SqlStore;
+use tokio::net::TcpListener;
+
+use crate::settings::Settings;
+
+/// A built, bound, not yet serving application.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+    pub state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+        let store = SqlStore::connect(&settings.database_url).await.context("opening the metadata store")?;
+        let platform = Platform::new(Arc::new(store), Arc::new(SystemClock), Arc::new(Argon2Hasher), Arc::new(RandomSecrets));
+        bootstrap_identity(&platform, &settings).await?;
+        let listener = TcpListener::bind(&settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = public_url(&settings, addr);
+        let keys = KeyRing::load_or_create(platform.store.as_ref(), platform.clock.now_ms()).await?;
+        let auth = AuthConfig {
+            issuer: format!("{public_url}/auth/realms/master"),
+            audience: settings.token_audience.clone(),
+            access_ttl_secs: settings.access_token_ttl_secs,
+            refresh_ttl_secs: settings.refresh_token_ttl_secs,
+            device_ttl_secs: 600,
+            public_url: public_url.clone(),
+        };
+        let external = external_issuer(&settings).await;
+        let tokens = TokenService::new(platform.clone(), Arc::new(keys), auth, external);
+        let config = ApiConfig { json_body_limit: settings.json_body_limit, default_arch: settings.default_arch.clone(), public_url };
+        let state = AppState { platform, tokens, config: Arc::new(config) };
+        let router = joey_api::router(state.clone());
+        Ok(Self { listener, router, addr, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        Ok(())
+    }
+}
+
+/// With port 0 in `--listen` and no explicit public URL, the real port is used.
+fn public_url(settings: &Settings, addr: SocketAddr) -> String {
+    if settings.public_url == format!("http://{}", settings.listen) {
+        format!("http://{addr}")
+    } else {
+        settings.public_url.clone()
+    }
+}
+
+async fn external_issuer(settings: &Settings) -> Option<ExternalIssuer> {
+    let (issuer, jwks, aud) = settings.external.clone()?;
+    let ext = ExternalIssuer::new(issuer, jwks, aud);
+    match ext.refresh().await {
+        Ok(n) => tracing::info!(issuer = ext.issuer(), keys = n, "trusting external issuer"),
+        Err(e) => tracing::warn!(error = %e, "external issuer keys not loaded yet; will retry on first token"),
+    }
+    Some(ext)
+}
+
+async fn bootstrap_identity(platform: &Platform, settings: &Settings) -> anyhow::Result<()> {
+    let spec = BootstrapSpec {
+        admin_email: settings.admin_email.clone(),
+        admin_password: settings.admin_password.clone(),
+        api_client_secret: settings.api_client_secret.clone(),
+    };
+    let report = joey_auth::bootstrap(platform, &spec).await?;
+    let generated_password = report.created_admin.as_ref().filter(|_| settings.admin_password.is_none());
+    if generated_password.is_none() && report.generated_api_client_secret.is_none() {
+        return Ok(());
+    }
+    let mut creds = serde_json::Map::new();
+    if let Some((email, password)) = generated_password {
+        eprintln!("created admin user {email} with password: {password}");
+        creds.insert("email".into(), email.clone().into());
+        creds.insert("password".into(), password.clone().into());
+    }
+    if let Some(secret) = &report.generated_api_client_secret {
+        eprintln!("created OIDC client api-client with secret: {secret}");
+        creds.insert("api_client_secret".into(), secret.clone().into());
+    }
+    let path = settings.data_dir.join("admin-credentials.json");
+    write_private(&path, &serde_json::to_string_pretty(&creds)?)?;
+    eprintln!("(also written to {}, mode 0600; shown only once)", path.display());
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
