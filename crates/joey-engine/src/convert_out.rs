@@ -1,0 +1,122 @@
+//! ONNX Runtime output tensors -> Arrow output columns.
+//!
+//! Every output becomes a `List` column (nested for rank > 2) whose item field is named "inner"
+//! and is non-nullable; a rank-1 `[N]` output becomes a list of length 1 per row. Each field carries
+//! the per-row shape as `tensor_type` = `{"shape":[d1,...]}`, like the reference engine's Arrow output.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
+    Int8Array, ListArray, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
+use ort::session::SessionOutputs;
+use ort::value::DynValue;
+
+use crate::signature::{tensor_type_metadata, TensorDType, TensorSpec, LIST_ITEM_NAME};
+use crate::EngineError;
+
+fn rt(msg: String) -> EngineError {
+    EngineError::Runtime(msg)
+}
+
+/// Convert the session's outputs (in the signature's order) into a batch of `n` rows.
+pub(crate) fn to_batch(
+    specs: &[TensorSpec],
+    outputs: &SessionOutputs<'_>,
+    n: usize,
+) -> Result<RecordBatch, EngineError> {
+    let mut fields = Vec::with_capacity(specs.len());
+    let mut columns = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let value = outputs
+            .get(&spec.name)
+            .ok_or_else(|| rt(format!("ONNX Runtime returned no output '{}'", spec.name)))?;
+        let (field, column) = output_column(spec, value, n)?;
+        fields.push(field);
+        columns.push(column);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| rt(format!("cannot assemble the output batch: {e}")))
+}
+
+macro_rules! leaf {
+    ($v:expr, $name:expr, $t:ty, $arr:ty) => {{
+        let (shape, data) = $v
+            .try_extract_tensor::<$t>()
+            .map_err(|e| rt(format!("output '{}': {e}", $name)))?;
+        (
+            shape.to_vec(),
+            Arc::new(<$arr>::from(data.to_vec())) as ArrayRef,
+        )
+    }};
+}
+
+fn output_column(
+    spec: &TensorSpec,
+    value: &DynValue,
+    n: usize,
+) -> Result<(Field, ArrayRef), EngineError> {
+    let name = spec.name.as_str();
+    let (shape, leaf): (Vec<i64>, ArrayRef) = match spec.dtype {
+        TensorDType::Float32 => leaf!(value, name, f32, Float32Array),
+        TensorDType::Float64 => leaf!(value, name, f64, Float64Array),
+        TensorDType::Int8 => leaf!(value, name, i8, Int8Array),
+        TensorDType::Int16 => leaf!(value, name, i16, Int16Array),
+        TensorDType::Int32 => leaf!(value, name, i32, Int32Array),
+        TensorDType::Int64 => leaf!(value, name, i64, Int64Array),
+        TensorDType::Uint8 => leaf!(value, name, u8, UInt8Array),
+        TensorDType::Uint16 => leaf!(value, name, u16, UInt16Array),
+        TensorDType::Uint32 => leaf!(value, name, u32, UInt32Array),
+        TensorDType::Uint64 => leaf!(value, name, u64, UInt64Array),
+        TensorDType::Bool => leaf!(value, name, bool, BooleanArray),
+        TensorDType::String => {
+            let (shape, data) = value
+                .try_extract_strings()
+                .map_err(|e| rt(format!("output '{name}': {e}")))?;
+            (
+                shape.to_vec(),
+                Arc::new(StringArray::from(data)) as ArrayRef,
+            )
+        }
+    };
+    let row_dims: Vec<usize> = match shape.split_first() {
+        None if n == 1 => vec![1],
+        None => {
+            return Err(rt(format!(
+                "output '{name}' is a scalar, but the batch has {n} rows"
+            )))
+        }
+        Some((&rows, _)) if rows as usize != n => {
+            return Err(rt(format!(
+                "output '{name}' has {rows} rows, but the batch has {n} rows"
+            )))
+        }
+        Some((_, [])) => vec![1],
+        Some((_, rest)) => rest.iter().map(|&d| d as usize).collect(),
+    };
+    let column = nest(leaf, n, &row_dims)?;
+    let shape: Vec<i64> = row_dims.iter().map(|&d| d as i64).collect();
+    let field = Field::new(name, column.data_type().clone(), false)
+        .with_metadata(tensor_type_metadata(&shape));
+    Ok((field, column))
+}
+
+/// Wrap flat values into `row_dims.len()` levels of `List` ("inner", non-nullable items).
+pub(crate) fn nest(leaf: ArrayRef, n: usize, row_dims: &[usize]) -> Result<ArrayRef, EngineError> {
+    let mut arr = leaf;
+    for level in (0..row_dims.len()).rev() {
+        let lists = n * row_dims[..level].iter().product::<usize>();
+        let offsets =
+            OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(row_dims[level], lists));
+        let item = Arc::new(Field::new(LIST_ITEM_NAME, arr.data_type().clone(), false));
+        arr = Arc::new(
+            ListArray::try_new(item, offsets, arr, None)
+                .map_err(|e| rt(format!("cannot build list column: {e}")))?,
+        );
+    }
+    Ok(arr)
+}
