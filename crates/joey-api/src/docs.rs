@@ -17,9 +17,13 @@ use crate::{keycloak, v1, AppState};
         v1::workspaces::remove_user, v1::workspaces::validate,
         keycloak::oidc::token, keycloak::oidc::device_start, keycloak::oidc::certs, keycloak::oidc::userinfo,
         keycloak::oidc::discovery, keycloak::oidc::device_approve,
+        v1::models::upload, v1::models::upload_and_convert, v1::models::upload_stream, v1::models::list, v1::models::get,
+        v1::models::get_by_id, v1::models::get_model_version_by_id, v1::models::list_versions, v1::models::list_versions_for_model,
+        v1::models::get_config_by_id, v1::models::insert_model_config, v1::models::get_upload_logs, v1::models::delete_model,
+        v1::models::delete_model_versions,
         keycloak::admin::find, keycloak::admin::read, keycloak::admin::replace,
     ),
-    tags((name = "user"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
+    tags((name = "user"), (name = "model"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
 )]
 struct ApiDoc;
 

@@ -5,6 +5,7 @@ mod docs;
 mod error;
 mod extract;
 mod keycloak;
+mod stage;
 mod state;
 mod v1;
 pub mod wire;

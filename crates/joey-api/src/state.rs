@@ -14,6 +14,8 @@ pub struct ApiConfig {
     pub default_arch: String,
     /// The public base URL, e.g. `http://127.0.0.1:8080`.
     pub public_url: String,
+    /// Largest model upload accepted (bytes); more answers 413.
+    pub upload_limit: u64,
 }
 
 /// Everything a handler may use.

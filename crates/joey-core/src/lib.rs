@@ -10,6 +10,7 @@
 
 pub mod caller;
 pub mod error;
+pub mod model;
 pub mod names;
 pub mod platform;
 pub mod ports;

@@ -1,15 +1,17 @@
 //! The `Platform` facade: the only entry point for the API, workers and the CLI.
 
+mod models;
 mod users;
 mod workspaces;
 
 use std::sync::Arc;
 
-use crate::ports::{Clock, Store};
+use crate::ports::{ArtifactStore, Clock, ModelInspector, Store};
 use crate::user::{PasswordHasher, SecretGenerator};
 use crate::workspace::{Role, Workspace};
 use crate::{Caller, Error, Result};
 
+pub use models::{ModelSelector, UploadMeta};
 pub use users::{InvitedUser, UserEdit};
 pub use workspaces::UserRef;
 
@@ -20,16 +22,23 @@ pub struct Platform {
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub secrets: Arc<dyn SecretGenerator>,
+    pub artifacts: Arc<dyn ArtifactStore>,
+    pub inspector: Arc<dyn ModelInspector>,
+}
+
+/// The ports a platform is built from.
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub secrets: Arc<dyn SecretGenerator>,
+    pub artifacts: Arc<dyn ArtifactStore>,
+    pub inspector: Arc<dyn ModelInspector>,
 }
 
 impl Platform {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        hasher: Arc<dyn PasswordHasher>,
-        secrets: Arc<dyn SecretGenerator>,
-    ) -> Self {
-        Self { store, clock, hasher, secrets }
+    pub fn new(p: Ports) -> Self {
+        Self { store: p.store, clock: p.clock, hasher: p.hasher, secrets: p.secrets, artifacts: p.artifacts, inspector: p.inspector }
     }
 
     /// Loads a workspace the caller may use. Non-members get `NotFound`, exactly as for a

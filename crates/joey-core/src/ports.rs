@@ -77,6 +77,54 @@ pub trait WorkspaceStore: Send + Sync {
 }
 
 /// Everything the platform persists.
-pub trait Store: UserStore + AuthStore + WorkspaceStore + Send + Sync {}
+pub trait Store: UserStore + AuthStore + WorkspaceStore + ModelStore + Send + Sync {}
 
-impl<T: UserStore + AuthStore + WorkspaceStore + Send + Sync> Store for T {}
+impl<T: UserStore + AuthStore + WorkspaceStore + ModelStore + Send + Sync> Store for T {}
+
+/// Models, versions, configs and upload logs.
+#[async_trait]
+pub trait ModelStore: Send + Sync {
+    /// Creates the model (if this name is new in the workspace) and the version with its first
+    /// config, atomically. Returns the version and its config.
+    async fn create_model_version(&self, new: crate::model::NewModelVersion, now_ms: i64) -> Result<(crate::model::ModelVersion, crate::model::ModelConfig)>;
+    async fn get_model(&self, id: i64) -> Result<Option<crate::model::Model>>;
+    async fn find_model(&self, workspace_id: i64, name: &str) -> Result<Option<crate::model::Model>>;
+    async fn list_models(&self, workspace_id: i64) -> Result<Vec<crate::model::ModelWithVersions>>;
+    async fn model_with_versions(&self, model_id: i64) -> Result<Option<crate::model::ModelWithVersions>>;
+    async fn get_model_version(&self, id: i64) -> Result<Option<crate::model::ModelVersion>>;
+    async fn find_model_version(&self, version_uuid: &str) -> Result<Option<crate::model::ModelVersion>>;
+    async fn set_model_status(&self, id: i64, status: crate::model::ModelStatus, error: Option<&str>, signature: Option<&crate::model::Signature>) -> Result<()>;
+    async fn latest_config(&self, model_version_id: i64) -> Result<Option<crate::model::ModelConfig>>;
+    async fn get_config(&self, config_id: i64) -> Result<Option<crate::model::ModelConfig>>;
+    async fn insert_config(&self, config: &crate::model::ModelConfig, now_ms: i64) -> Result<crate::model::ModelConfig>;
+    async fn append_upload_log(&self, model_version_id: i64, line: &str, now_ms: i64) -> Result<()>;
+    async fn upload_log(&self, model_version_id: i64) -> Result<Vec<String>>;
+    /// Deletes the versions (and models left empty). Returns the content hashes nothing references any more.
+    async fn delete_model_versions(&self, version_ids: &[i64]) -> Result<crate::model::Freed>;
+    /// Whether any version still references these bytes.
+    async fn sha_referenced(&self, sha: &str) -> Result<bool>;
+    /// Versions that sit in a non-final state (for reloading after a restart).
+    async fn versions_in_status(&self, status: crate::model::ModelStatus) -> Result<Vec<crate::model::ModelVersion>>;
+}
+
+/// Content-addressed artifact bytes (model files). Files are staged by the transport layer
+/// (hashing while streaming), then committed here under their SHA-256.
+#[async_trait]
+pub trait ArtifactStore: Send + Sync {
+    /// Moves a fully written, hashed staging file into the store. Idempotent for the same sha.
+    async fn commit(&self, staged: &std::path::Path, sha: &str) -> Result<()>;
+    /// A local file holding the bytes (downloaded to a cache for remote backends).
+    async fn local_path(&self, sha: &str) -> Result<std::path::PathBuf>;
+    /// Removes the bytes; returns how many bytes were freed (0 if absent).
+    async fn delete(&self, sha: &str) -> Result<u64>;
+    /// Where staging files should be written (same filesystem as the store for cheap renames).
+    fn staging_dir(&self) -> std::path::PathBuf;
+}
+
+/// Opens model files to learn their signatures (the ONNX runtime, behind a port).
+#[async_trait]
+pub trait ModelInspector: Send + Sync {
+    /// Frameworks this inspector can open.
+    fn supports(&self, framework: &str) -> bool;
+    async fn inspect(&self, framework: &str, path: &std::path::Path) -> std::result::Result<crate::model::Signature, String>;
+}

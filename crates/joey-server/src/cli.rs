@@ -73,6 +73,13 @@ pub struct ServeArgs {
     /// `default_arch` reported to SDKs: x86, arm or power10 [default: x86].
     #[arg(long, env = "JOEY_DEFAULT_ARCH")]
     pub default_arch: Option<String>,
+    /// Largest model upload in bytes; more answers 413 [default: 10737418240].
+    #[arg(long, env = "JOEY_UPLOAD_LIMIT_BYTES")]
+    pub upload_limit_bytes: Option<u64>,
+    /// Path of libonnxruntime.so (or its directory). Otherwise ORT_DYLIB_PATH, then the project's
+    /// own `.ort` environment (made by scripts/install-ort.sh) next to the working dir or the binary.
+    #[arg(long, env = "JOEY_ORT_LIBRARY")]
+    pub ort_library: Option<PathBuf>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "JOEY_LOG_FORMAT")]
     pub log_format: Option<String>,

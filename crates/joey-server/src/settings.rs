@@ -23,6 +23,8 @@ pub struct Settings {
     pub json_body_limit: usize,
     pub default_arch: String,
     pub log_format: String,
+    pub upload_limit_bytes: u64,
+    pub ort_library: Option<PathBuf>,
 }
 
 /// Reads the file named by `--config` (if any) and layers the flags over it.
@@ -56,6 +58,8 @@ fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
         json_body_limit: a.json_body_limit.or(f.json_body_limit),
         default_arch: a.default_arch.or(f.default_arch),
         log_format: a.log_format.or(f.log_format),
+        upload_limit_bytes: a.upload_limit_bytes.or(f.upload_limit_bytes),
+        ort_library: a.ort_library.or(f.ort_library),
     }
 }
 
@@ -87,6 +91,8 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
         json_body_limit: a.json_body_limit.unwrap_or(16 * 1024 * 1024),
         default_arch: a.default_arch.unwrap_or_else(|| "x86".into()),
         log_format: a.log_format.unwrap_or_else(|| "text".into()),
+        upload_limit_bytes: a.upload_limit_bytes.unwrap_or(10 * 1024 * 1024 * 1024),
+        ort_library: a.ort_library,
     };
     validate(&s)?;
     Ok(s)

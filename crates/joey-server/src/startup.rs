@@ -7,6 +7,7 @@ use anyhow::Context;
 use joey_api::{ApiConfig, AppState};
 use joey_auth::{Argon2Hasher, AuthConfig, BootstrapSpec, ExternalIssuer, KeyRing, RandomSecrets, TokenService};
 use joey_core::ports::SystemClock;
+use joey_core::platform::Ports;
 use joey_core::Platform;
 use joey_store::SqlStore;
 use tokio::net::TcpListener;
@@ -26,7 +27,18 @@ impl Application {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
         let store = SqlStore::connect(&settings.database_url).await.context("opening the metadata store")?;
-        let platform = Platform::new(Arc::new(store), Arc::new(SystemClock), Arc::new(Argon2Hasher), Arc::new(RandomSecrets));
+        let engine = joey_engine::Engine::new(joey_engine::EngineConfig { library: settings.ort_library.clone(), ..Default::default() })
+            .context("ONNX Runtime is not available (run scripts/install-ort.sh, or pass --ort-library)")?;
+        tracing::info!(library = %engine.library_path().display(), "ONNX Runtime loaded");
+        let artifacts = joey_artifacts::LocalArtifacts::open(settings.data_dir.join("artifacts"))?;
+        let platform = Platform::new(Ports {
+            store: Arc::new(store),
+            clock: Arc::new(SystemClock),
+            hasher: Arc::new(Argon2Hasher),
+            secrets: Arc::new(RandomSecrets),
+            artifacts: Arc::new(artifacts),
+            inspector: Arc::new(crate::inspector::OrtInspector(engine.clone())),
+        });
         bootstrap_identity(&platform, &settings).await?;
         let listener = TcpListener::bind(&settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
         let addr = listener.local_addr()?;
@@ -42,7 +54,13 @@ impl Application {
         };
         let external = external_issuer(&settings).await;
         let tokens = TokenService::new(platform.clone(), Arc::new(keys), auth, external);
-        let config = ApiConfig { json_body_limit: settings.json_body_limit, default_arch: settings.default_arch.clone(), public_url };
+        let config = ApiConfig {
+            json_body_limit: settings.json_body_limit,
+            default_arch: settings.default_arch.clone(),
+            public_url,
+            upload_limit: settings.upload_limit_bytes,
+        };
+        resume_loads(&platform).await?;
         let state = AppState { platform, tokens, config: Arc::new(config) };
         let router = joey_api::router(state.clone());
         Ok(Self { listener, router, addr, state })
@@ -66,6 +84,15 @@ fn public_url(settings: &Settings, addr: SocketAddr) -> String {
     } else {
         settings.public_url.clone()
     }
+}
+
+/// Loads model versions whose load a restart interrupted.
+async fn resume_loads(platform: &Platform) -> anyhow::Result<()> {
+    for id in platform.resume_pending_loads().await? {
+        let p = platform.clone();
+        tokio::spawn(async move { p.load_model_version(id).await });
+    }
+    Ok(())
 }
 
 async fn external_issuer(settings: &Settings) -> Option<ExternalIssuer> {

@@ -8,6 +8,7 @@
 
 mod auth;
 mod migrate;
+mod models;
 mod rows;
 mod users;
 mod workspaces;

@@ -129,8 +129,21 @@ impl WorkspaceStore for SqlStore {
 }
 
 impl SqlStore {
-    /// Model and pipeline ids of a workspace (empty until those tables exist).
-    async fn workspace_contents(&self, _workspace_id: i64) -> Result<(Vec<i64>, Vec<i64>)> {
-        Ok((Vec::new(), Vec::new()))
+    /// Model and pipeline ids of a workspace.
+    async fn workspace_contents(&self, workspace_id: i64) -> Result<(Vec<i64>, Vec<i64>)> {
+        let models = sqlx::query("select model_id from model where workspace_id = $1 order by model_id")
+            .bind(workspace_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0).map_err(db))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((models, self.workspace_pipeline_ids(workspace_id).await?))
+    }
+
+    /// Pipeline ids of a workspace (none until pipelines exist).
+    async fn workspace_pipeline_ids(&self, _workspace_id: i64) -> Result<Vec<i64>> {
+        Ok(Vec::new())
     }
 }

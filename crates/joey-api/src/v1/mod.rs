@@ -1,6 +1,7 @@
 //! `/v1/api/*`: one module per Wallaroo URL group; handlers are named after the action segment.
 
 pub(crate) mod misc;
+pub(crate) mod models;
 pub(crate) mod users;
 pub(crate) mod workspaces;
 
@@ -9,5 +10,5 @@ use axum::Router;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(misc::router()).merge(users::router()).merge(workspaces::router())
+    Router::new().merge(misc::router()).merge(models::router()).merge(users::router()).merge(workspaces::router())
 }

@@ -1,6 +1,7 @@
 //! Request and response bodies exactly as Wallaroo spells them. Conversions from domain types
 //! live next to each DTO.
 
+pub mod models;
 pub mod users;
 pub mod workspaces;
 
