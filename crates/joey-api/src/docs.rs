@@ -21,9 +21,14 @@ use crate::{keycloak, v1, AppState};
         v1::models::get_by_id, v1::models::get_model_version_by_id, v1::models::list_versions, v1::models::list_versions_for_model,
         v1::models::get_config_by_id, v1::models::insert_model_config, v1::models::get_upload_logs, v1::models::delete_model,
         v1::models::delete_model_versions,
+        v1::pipelines::create, v1::pipelines::get_pipeline_by_name, v1::pipelines::list_pipelines, v1::pipelines::list_pipeline_versions,
+        v1::pipelines::get_version, v1::pipelines::delete_pipeline, v1::pipelines::delete_pipeline_versions, v1::pipelines::deploy,
+        v1::pipelines::undeploy, v1::pipelines::get_deployment, v1::pipelines::get_pipeline_external_url,
+        v1::pipelines::get_pipeline_internal_url, v1::pipelines::get_topic_name, v1::pipelines::get_pipeline_topic_name,
+        crate::infer::infer, crate::infer::infer_short, crate::infer::infer_edge,
         keycloak::admin::find, keycloak::admin::read, keycloak::admin::replace,
     ),
-    tags((name = "user"), (name = "model"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
+    tags((name = "user"), (name = "model"), (name = "pipelines"), (name = "inference"), (name = "admin"), (name = "plateau"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
 )]
 struct ApiDoc;
 

@@ -4,6 +4,7 @@
 mod docs;
 mod error;
 mod extract;
+mod infer;
 mod keycloak;
 mod stage;
 mod state;
@@ -20,7 +21,9 @@ use tower_http::trace::TraceLayer;
 /// Builds the whole router: `/v1/api/*`, `/auth/*`, docs and health.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.json_body_limit;
+    let infer_limit = state.config.infer_body_limit;
     Router::new()
+        .merge(infer::router(infer_limit))
         .merge(v1::router())
         .merge(keycloak::router())
         .merge(docs::router())

@@ -16,6 +16,8 @@ pub struct ApiConfig {
     pub public_url: String,
     /// Largest model upload accepted (bytes); more answers 413.
     pub upload_limit: u64,
+    /// Largest inference request body (bytes).
+    pub infer_body_limit: usize,
 }
 
 /// Everything a handler may use.
@@ -24,4 +26,6 @@ pub struct AppState {
     pub platform: Platform,
     pub tokens: TokenService,
     pub config: Arc<ApiConfig>,
+    /// Deployments served by this process.
+    pub deployments: joey_runtime::Deployments,
 }

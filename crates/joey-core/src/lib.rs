@@ -9,9 +9,11 @@
 //! This crate does no I/O: storage comes through [`ports::Store`], time through [`ports::Clock`].
 
 pub mod caller;
+pub mod check;
 pub mod error;
 pub mod model;
 pub mod names;
+pub mod pipeline;
 pub mod platform;
 pub mod ports;
 pub mod user;

@@ -1,6 +1,7 @@
 //! The `Platform` facade: the only entry point for the API, workers and the CLI.
 
 mod models;
+mod pipelines;
 mod users;
 mod workspaces;
 
@@ -12,6 +13,7 @@ use crate::workspace::{Role, Workspace};
 use crate::{Caller, Error, Result};
 
 pub use models::{ModelSelector, UploadMeta};
+pub use pipelines::{DeployRequest, DeploymentPlan, PipelineInfo, PlannedModel};
 pub use users::{InvitedUser, UserEdit};
 pub use workspaces::UserRef;
 

@@ -77,9 +77,9 @@ pub trait WorkspaceStore: Send + Sync {
 }
 
 /// Everything the platform persists.
-pub trait Store: UserStore + AuthStore + WorkspaceStore + ModelStore + Send + Sync {}
+pub trait Store: UserStore + AuthStore + WorkspaceStore + ModelStore + PipelineStore + Send + Sync {}
 
-impl<T: UserStore + AuthStore + WorkspaceStore + ModelStore + Send + Sync> Store for T {}
+impl<T: UserStore + AuthStore + WorkspaceStore + ModelStore + PipelineStore + Send + Sync> Store for T {}
 
 /// Models, versions, configs and upload logs.
 #[async_trait]
@@ -127,4 +127,28 @@ pub trait ModelInspector: Send + Sync {
     /// Frameworks this inspector can open.
     fn supports(&self, framework: &str) -> bool;
     async fn inspect(&self, framework: &str, path: &std::path::Path) -> std::result::Result<crate::model::Signature, String>;
+}
+
+/// Pipelines, their versions and deployments.
+#[async_trait]
+pub trait PipelineStore: Send + Sync {
+    /// Creates the pipeline (if new in the workspace) and a new version, atomically.
+    async fn create_pipeline_version(&self, workspace_id: i64, name: &str, created_by: &str, definition: &serde_json::Value, model_version_ids: &[i64], now_ms: i64) -> Result<(crate::pipeline::Pipeline, crate::pipeline::PipelineVersion)>;
+    async fn get_pipeline(&self, id: i64) -> Result<Option<crate::pipeline::Pipeline>>;
+    async fn find_pipeline(&self, workspace_id: i64, name: &str) -> Result<Option<crate::pipeline::Pipeline>>;
+    async fn list_pipelines(&self, workspace_id: i64) -> Result<Vec<crate::pipeline::Pipeline>>;
+    /// Oldest first.
+    async fn list_pipeline_versions(&self, pipeline_id: i64) -> Result<Vec<crate::pipeline::PipelineVersion>>;
+    async fn get_pipeline_version(&self, id: i64) -> Result<Option<crate::pipeline::PipelineVersion>>;
+    async fn find_pipeline_version(&self, version_uuid: &str) -> Result<Option<crate::pipeline::PipelineVersion>>;
+    async fn delete_pipeline(&self, id: i64) -> Result<()>;
+    async fn delete_pipeline_versions(&self, ids: &[i64]) -> Result<()>;
+    /// Creates or re-activates the pipeline's deployment row (its id never changes).
+    async fn activate_deployment(&self, pipeline_id: i64, deploy_id: &str, pipeline_version_id: i64, engine_config: &serde_json::Value, now_ms: i64) -> Result<crate::pipeline::Deployment>;
+    async fn deactivate_deployment(&self, id: i64, now_ms: i64) -> Result<()>;
+    async fn get_deployment(&self, id: i64) -> Result<Option<crate::pipeline::Deployment>>;
+    async fn deployment_for_pipeline(&self, pipeline_id: i64) -> Result<Option<crate::pipeline::Deployment>>;
+    async fn list_active_deployments(&self) -> Result<Vec<crate::pipeline::Deployment>>;
+    /// Whether an active deployment's pipeline version uses this model version.
+    async fn model_version_deployed(&self, model_version_id: i64) -> Result<bool>;
 }

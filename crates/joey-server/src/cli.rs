@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Largest model upload in bytes; more answers 413 [default: 10737418240].
     #[arg(long, env = "JOEY_UPLOAD_LIMIT_BYTES")]
     pub upload_limit_bytes: Option<u64>,
+    /// Largest inference request body in bytes [default: 268435456].
+    #[arg(long, env = "JOEY_INFER_BODY_LIMIT")]
+    pub infer_body_limit: Option<usize>,
     /// Path of libonnxruntime.so (or its directory). Otherwise ORT_DYLIB_PATH, then the project's
     /// own `.ort` environment (made by scripts/install-ort.sh) next to the working dir or the binary.
     #[arg(long, env = "JOEY_ORT_LIBRARY")]

@@ -25,6 +25,7 @@ pub struct Settings {
     pub log_format: String,
     pub upload_limit_bytes: u64,
     pub ort_library: Option<PathBuf>,
+    pub infer_body_limit: usize,
 }
 
 /// Reads the file named by `--config` (if any) and layers the flags over it.
@@ -60,6 +61,7 @@ fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
         log_format: a.log_format.or(f.log_format),
         upload_limit_bytes: a.upload_limit_bytes.or(f.upload_limit_bytes),
         ort_library: a.ort_library.or(f.ort_library),
+        infer_body_limit: a.infer_body_limit.or(f.infer_body_limit),
     }
 }
 
@@ -93,6 +95,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
         log_format: a.log_format.unwrap_or_else(|| "text".into()),
         upload_limit_bytes: a.upload_limit_bytes.unwrap_or(10 * 1024 * 1024 * 1024),
         ort_library: a.ort_library,
+        infer_body_limit: a.infer_body_limit.unwrap_or(256 * 1024 * 1024),
     };
     validate(&s)?;
     Ok(s)

@@ -59,9 +59,12 @@ impl Application {
             default_arch: settings.default_arch.clone(),
             public_url,
             upload_limit: settings.upload_limit_bytes,
+            infer_body_limit: settings.infer_body_limit,
         };
         resume_loads(&platform).await?;
-        let state = AppState { platform, tokens, config: Arc::new(config) };
+        let deployments = joey_runtime::Deployments::new(engine.clone());
+        restore_deployments(&platform, &deployments).await?;
+        let state = AppState { platform, tokens, config: Arc::new(config), deployments };
         let router = joey_api::router(state.clone());
         Ok(Self { listener, router, addr, state })
     }
@@ -91,6 +94,17 @@ async fn resume_loads(platform: &Platform) -> anyhow::Result<()> {
     for id in platform.resume_pending_loads().await? {
         let p = platform.clone();
         tokio::spawn(async move { p.load_model_version(id).await });
+    }
+    Ok(())
+}
+
+/// Brings back every deployment that was active when the server stopped.
+async fn restore_deployments(platform: &Platform, deployments: &joey_runtime::Deployments) -> anyhow::Result<()> {
+    for dep in platform.active_deployments().await? {
+        match platform.plan_for(dep.clone()).await {
+            Ok(plan) => joey_runtime::serving::bring_up(platform.clone(), deployments.clone(), plan),
+            Err(e) => tracing::error!(deployment = %dep.name(), error = %e, "cannot restore deployment"),
+        }
     }
     Ok(())
 }

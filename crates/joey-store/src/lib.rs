@@ -9,6 +9,7 @@
 mod auth;
 mod migrate;
 mod models;
+mod pipelines;
 mod rows;
 mod users;
 mod workspaces;

@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_models.sql"),
         postgres: include_str!("../migrations/postgres/0002_models.sql"),
     },
+    Migration {
+        version: 3,
+        name: "pipelines",
+        sqlite: include_str!("../migrations/sqlite/0003_pipelines.sql"),
+        postgres: include_str!("../migrations/postgres/0003_pipelines.sql"),
+    },
 ];
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), Error> {

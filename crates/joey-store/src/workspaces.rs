@@ -142,8 +142,15 @@ impl SqlStore {
         Ok((models, self.workspace_pipeline_ids(workspace_id).await?))
     }
 
-    /// Pipeline ids of a workspace (none until pipelines exist).
-    async fn workspace_pipeline_ids(&self, _workspace_id: i64) -> Result<Vec<i64>> {
-        Ok(Vec::new())
+    /// Pipeline ids of a workspace.
+    async fn workspace_pipeline_ids(&self, workspace_id: i64) -> Result<Vec<i64>> {
+        sqlx::query("select pipeline_id from pipeline where workspace_id = $1 order by pipeline_id")
+            .bind(workspace_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0).map_err(db))
+            .collect()
     }
 }

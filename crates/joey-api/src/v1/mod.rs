@@ -2,6 +2,7 @@
 
 pub(crate) mod misc;
 pub(crate) mod models;
+pub(crate) mod pipelines;
 pub(crate) mod users;
 pub(crate) mod workspaces;
 
@@ -10,5 +11,5 @@ use axum::Router;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(misc::router()).merge(models::router()).merge(users::router()).merge(workspaces::router())
+    Router::new().merge(misc::router()).merge(models::router()).merge(pipelines::router()).merge(users::router()).merge(workspaces::router())
 }

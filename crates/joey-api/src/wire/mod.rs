@@ -2,6 +2,7 @@
 //! live next to each DTO.
 
 pub mod models;
+pub mod pipelines;
 pub mod users;
 pub mod workspaces;
 

@@ -222,6 +222,11 @@ impl Platform {
     }
 
     async fn delete_versions(&self, ids: &[i64]) -> Result<u64> {
+        for id in ids {
+            if self.store.model_version_deployed(*id).await? {
+                return Err(Error::conflict(format!("model version {id} is used by a deployed pipeline; undeploy it first")));
+            }
+        }
         let freed = self.store.delete_model_versions(ids).await?;
         let mut bytes = 0;
         for (sha, _) in &freed.orphaned {

@@ -1,0 +1,202 @@
+//! In-process deployments: each has replicas of its models behind a round-robin router, a
+//! health state, and a hot-swappable compiled pipeline (in-flight requests keep the old one).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use arrow::record_batch::RecordBatch;
+use joey_core::pipeline::Step;
+use joey_core::platform::DeploymentPlan;
+use joey_engine::{Engine, LoadOptions};
+
+use crate::executor::{CompiledPipeline, CompiledStep, ExecError, ModelSlot};
+
+/// A deployment's health as `status/get_deployment` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Health {
+    Starting,
+    Running,
+    Error(String),
+}
+
+/// A model as the status endpoint lists it.
+#[derive(Debug, Clone)]
+pub struct ModelStatusEntry {
+    pub model_version_id: i64,
+    pub name: String,
+    pub sha: String,
+    pub version: String,
+}
+
+/// One deployment served by this process.
+pub struct LiveDeployment {
+    pub deployment_id: i64,
+    pub name: String,
+    pub pipeline_name: String,
+    pub workspace_id: i64,
+    health: RwLock<Health>,
+    pipeline: RwLock<Option<Arc<CompiledPipeline>>>,
+    meta: RwLock<(String, usize, Vec<ModelStatusEntry>)>,
+    next: AtomicUsize,
+}
+
+/// Why an inference could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    #[error("The resources required to run this request are not available. Please check the inference endpoint status and try again")]
+    NotReady,
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+}
+
+impl LiveDeployment {
+    pub fn health(&self) -> Health {
+        self.health.read().expect("lock").clone()
+    }
+
+    /// (pipeline version UUID, replicas, models) of the version being served or started.
+    pub fn meta(&self) -> (String, usize, Vec<ModelStatusEntry>) {
+        self.meta.read().expect("lock").clone()
+    }
+
+    /// Runs the pipeline on the next replica.
+    pub async fn infer(&self, batch: &RecordBatch, decode_ns: u64) -> Result<RecordBatch, InferError> {
+        let pipeline = self.pipeline.read().expect("lock").clone().ok_or(InferError::NotReady)?;
+        let replicas = pipeline.slots.iter().map(|s| s.replicas.len()).max().unwrap_or(1).max(1);
+        let r = self.next.fetch_add(1, Ordering::Relaxed) % replicas;
+        let partition = format!("engine-{}-{r}", self.name);
+        Ok(pipeline.infer(batch, r, &partition, decode_ns).await?)
+    }
+}
+
+/// Every deployment this process serves.
+#[derive(Clone)]
+pub struct Deployments {
+    engine: Engine,
+    live: Arc<RwLock<HashMap<i64, Arc<LiveDeployment>>>>,
+}
+
+impl Deployments {
+    pub fn new(engine: Engine) -> Self {
+        Self { engine, live: Arc::new(RwLock::new(HashMap::new())) }
+    }
+
+    pub fn get(&self, deployment_id: i64) -> Option<Arc<LiveDeployment>> {
+        self.live.read().expect("lock").get(&deployment_id).cloned()
+    }
+
+    /// Registers the deployment as starting. A deployment that is already serving keeps serving
+    /// its current version until the new one is swapped in.
+    pub fn begin(&self, plan: &DeploymentPlan) -> Arc<LiveDeployment> {
+        let meta = (plan.version.version.clone(), plan.deployment.replicas(), models_of(plan));
+        let mut map = self.live.write().expect("lock");
+        let entry = map.entry(plan.deployment.id).or_insert_with(|| {
+            Arc::new(LiveDeployment {
+                deployment_id: plan.deployment.id,
+                name: plan.deployment.name(),
+                pipeline_name: plan.pipeline.name.clone(),
+                workspace_id: plan.pipeline.workspace_id,
+                health: RwLock::new(Health::Starting),
+                pipeline: RwLock::new(None),
+                meta: RwLock::new(meta.clone()),
+                next: AtomicUsize::new(0),
+            })
+        });
+        if entry.pipeline.read().expect("lock").is_none() {
+            *entry.health.write().expect("lock") = Health::Starting;
+        }
+        *entry.meta.write().expect("lock") = meta;
+        entry.clone()
+    }
+
+    pub fn fail(&self, deployment_id: i64, reason: String) {
+        if let Some(d) = self.get(deployment_id) {
+            tracing::warn!(deployment = %d.name, %reason, "deployment failed");
+            *d.health.write().expect("lock") = Health::Error(reason);
+        }
+    }
+
+    /// Stops serving (in-flight requests finish on the pipeline they hold).
+    pub fn remove(&self, deployment_id: i64) {
+        self.live.write().expect("lock").remove(&deployment_id);
+    }
+
+    /// Loads the plan's models (one instance per replica), compiles the steps, swaps the result
+    /// in and marks the deployment running. `paths[i]` is the local file of `plan.models[i]`.
+    pub async fn start(&self, plan: &DeploymentPlan, paths: Vec<PathBuf>) -> Result<(), String> {
+        let replicas = plan.deployment.replicas();
+        let engine = self.engine.clone();
+        let models = plan.models.clone();
+        let slots = tokio::task::spawn_blocking(move || -> Result<Vec<ModelSlot>, String> {
+            models
+                .iter()
+                .zip(paths)
+                .map(|(m, path)| {
+                    let loaded = (0..replicas)
+                        .map(|r| {
+                            let key = if r == 0 { m.version.sha.clone() } else { format!("{}#replica{r}", m.version.sha) };
+                            engine.load(&key, &path, LoadOptions::default()).map_err(|e| format!("model '{}': {e}", m.reference.name))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(ModelSlot {
+                        name: m.reference.name.clone(),
+                        version: m.reference.version.clone(),
+                        sha: m.reference.sha.clone(),
+                        tensor_fields: m.config.tensor_fields.clone(),
+                        replicas: loaded,
+                    })
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        let steps = compile(plan, &slots)?;
+        let compiled = Arc::new(CompiledPipeline { engine: self.engine.clone(), slots, steps, pipeline_version: plan.version.version.clone() });
+        let live = self.get(plan.deployment.id).ok_or("deployment was undeployed while starting")?;
+        *live.pipeline.write().expect("lock") = Some(compiled);
+        *live.health.write().expect("lock") = Health::Running;
+        tracing::info!(deployment = %live.name, replicas, "deployment running");
+        Ok(())
+    }
+}
+
+fn models_of(plan: &DeploymentPlan) -> Vec<ModelStatusEntry> {
+    plan.models
+        .iter()
+        .map(|m| ModelStatusEntry { model_version_id: m.version.id, name: m.reference.name.clone(), sha: m.reference.sha.clone(), version: m.reference.version.clone() })
+        .collect()
+}
+
+fn compile(plan: &DeploymentPlan, slots: &[ModelSlot]) -> Result<Vec<CompiledStep>, String> {
+    let idx = |m: &joey_core::pipeline::ModelRef| slots.iter().position(|s| s.version == m.version).ok_or_else(|| format!("model '{}' is not loaded", m.name));
+    plan.steps
+        .iter()
+        .map(|s| {
+            Ok(match s {
+                Step::ModelInference(ms) => CompiledStep::Models(ms.iter().map(idx).collect::<Result<_, _>>()?),
+                Step::RandomSplit { hash_key, weights } => CompiledStep::RandomSplit {
+                    hash_key: hash_key.clone(),
+                    weights: weights.iter().map(|(m, w)| Ok((idx(m)?, *w))).collect::<Result<_, String>>()?,
+                },
+                Step::MetaValueSplit { split_key, control, routes } => CompiledStep::KeySplit {
+                    key: split_key.clone(),
+                    control: idx(control)?,
+                    routes: routes.iter().map(|(k, m)| Ok((k.clone(), idx(m)?))).collect::<Result<_, String>>()?,
+                },
+                Step::AuditResults { .. } => CompiledStep::Audit,
+                Step::Nth(i) => CompiledStep::Nth(*i),
+                Step::MultiOut => CompiledStep::MultiOut,
+                Step::Check(v) => CompiledStep::Check(v.clone()),
+            })
+        })
+        .collect()
+}
+
+impl Deployments {
+    /// Live deployments of pipelines with this name (any workspace).
+    pub fn by_pipeline_name(&self, pipeline: &str) -> Vec<Arc<LiveDeployment>> {
+        self.live.read().expect("lock").values().filter(|l| l.pipeline_name == pipeline).cloned().collect()
+    }
+}
