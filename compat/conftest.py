@@ -44,8 +44,12 @@ HTTP_TIMEOUT = 30
 CONTROLLED_ENV = {
     "JOEY_CONFIG", "JOEY_LISTEN", "JOEY_DATA_DIR", "JOEY_DATABASE_URL", "JOEY_PUBLIC_URL", "JOEY_ADMIN_EMAIL",
     "JOEY_ADMIN_PASSWORD", "JOEY_API_CLIENT_SECRET", "JOEY_ACCESS_TOKEN_TTL_SECS", "JOEY_REFRESH_TOKEN_TTL_SECS",
-    "JOEY_TOKEN_AUDIENCE", "JOEY_JSON_BODY_LIMIT", "JOEY_DEFAULT_ARCH", "JOEY_LOG_FORMAT",
+    "JOEY_TOKEN_AUDIENCE", "JOEY_JSON_BODY_LIMIT", "JOEY_DEFAULT_ARCH", "JOEY_LOG_FORMAT", "JOEY_UPLOAD_LIMIT_BYTES",
+    "JOEY_INFER_BODY_LIMIT",
 }
+# The third-party reference data (Wallaroo tutorial models and recorded responses) read in place by
+# the tests marked `shared`; see /work/shared/data/README.md. Never copied into the repo.
+SHARED_DATA = Path(os.environ.get("JOEY_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def free_port() -> int:
@@ -291,5 +295,17 @@ def short_ttl_server(tmp_root):
     s.stop()
 
 
+@pytest.fixture(autouse=True)
+def _shared_data_present(request):
+    """Tests marked `shared` need SHARED_DATA: skipped when it is absent by default, failed when
+    JOEY_SHARED_DATA names a folder that is not there (CI sets it, or has ../shared)."""
+    if request.node.get_closest_marker("shared") is None or SHARED_DATA.is_dir():
+        return
+    if os.environ.get("JOEY_SHARED_DATA"):
+        pytest.fail(f"JOEY_SHARED_DATA={SHARED_DATA} is not a directory")
+    pytest.skip(f"shared reference data not found at {SHARED_DATA} (set JOEY_SHARED_DATA)")
+
+
 def pytest_report_header(config):
-    return [f"joey binary: {JOEY_BIN}", f"database: {DATABASE_URL or 'sqlite (temp data dir)'}"]
+    return [f"joey binary: {JOEY_BIN}", f"database: {DATABASE_URL or 'sqlite (temp data dir)'}",
+            f"shared data: {SHARED_DATA}{'' if SHARED_DATA.is_dir() else ' (missing)'}"]

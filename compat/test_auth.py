@@ -366,18 +366,21 @@ def test_deactivated_user_is_locked_out_until_reactivated(server, admin_token):
     assert_oauth_error(stale, 400, "invalid_grant")
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: joey-auth verify.rs caller_for() treats any token whose "
-                   "preferred_username starts with 'service-account-' as a service account without a user lookup")
 def test_user_whose_email_looks_like_a_service_account_is_still_a_user(server, admin_token):
+    """Service accounts are recognised by the signed ``clientId`` claim, not by the
+    ``service-account-`` prefix of ``preferred_username``: a user with such an email is a user."""
     email, password = f"service-account-{unique('x')}@example.com", "lookalike-pass-1"
     r = server.post("/v1/api/users/invite", admin_token, json={"email": email, "password": password})
     if r.status_code == 400:
         return  # refusing the reserved prefix at invite time would be fine too
     assert r.status_code == 200, r.text
     token = server.token(email, password)
-    assert can_list(server, token).status_code == 200  # today: 403 "service-account tokens may only call inference"
+    claims = verify(server, token)
+    assert claims["preferred_username"] == email and "clientId" not in claims
+    assert can_list(server, token).status_code == 200
     assert server.post("/v1/api/users/deactivate", admin_token, json={"email": email}).status_code == 200
-    assert_error_body(server.get(OIDC + "/userinfo", token), 401)  # today: 200, deactivation is not checked
+    assert_error_body(server.get(OIDC + "/userinfo", token), 401)
+    assert_error_body(can_list(server, token), 401)
 
 
 def test_admin_cannot_deactivate_themselves(server, admin_token):

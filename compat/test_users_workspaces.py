@@ -5,6 +5,7 @@ Keycloak admin user API the SDK calls with plain HTTP."""
 
 import time
 
+import jwt
 import pytest
 import requests
 from dateutil.parser import isoparse
@@ -140,6 +141,25 @@ def test_invite_errors(server, admin_client, new_user):
     r = server.post("/v1/api/users/invite", user.token(), json={"email": f"{unique('x')}@example.com"})
     assert_error_body(r, 403)
     assert_error_body(server.post("/v1/api/users/invite", None, json={"email": "a@example.com"}), 401)
+
+
+def test_invite_with_admin_role_creates_an_admin(server, admin_client):
+    email = f"{unique('adm')}@example.com"
+    body = UsersInviteBody(email=email, roles=["admin"], password="invited-admin-1")
+    invited = ok(users_invite.sync_detailed(client=admin_client, body=body), UsersInviteResponse200)
+    token = server.token(email, "invited-admin-1")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert "admin" in claims["realm_access"]["roles"], claims["realm_access"]
+    # Admin powers: may invite and query everyone.
+    r = server.post("/v1/api/users/invite", token, json={"email": f"{unique('by')}@example.com"})
+    assert r.status_code == 200, r.text
+    assert invited.id in query_users(server.client(token))
+    # Without the role (the SDK's `roles: []`) the invitee is a plain user.
+    plain = f"{unique('pl')}@example.com"
+    ok(users_invite.sync_detailed(client=admin_client, body=UsersInviteBody(email=plain, roles=[], password="plain-user-1")))
+    plain_token = server.token(plain, "plain-user-1")
+    assert "admin" not in jwt.decode(plain_token, options={"verify_signature": False})["realm_access"]["roles"]
+    assert_error_body(server.post("/v1/api/users/invite", plain_token, json={"email": f"{unique('no')}@example.com"}), 403)
 
 
 def test_deactivate_and_activate(server, admin_client, new_user):
@@ -311,3 +331,14 @@ def test_wrong_field_type_is_400(server, admin_token):
 
 def test_unknown_route_is_an_error_body(server, admin_token):
     assert_error_body(server.post("/v1/api/no/such/route", admin_token, json={}), 404)
+
+
+def test_wrong_method_is_405(server, admin_token):
+    for method in ("GET", "PUT", "DELETE", "PATCH"):
+        r = requests.request(method, server.url("/v1/api/workspaces/list"), timeout=HTTP_TIMEOUT,
+                             headers={"Authorization": f"Bearer {admin_token}"})
+        body = assert_error_body(r, 405)
+        assert method in body["msg"], body
+    # The inference route is POST-only too, and /v1/api/config GET-only.
+    assert_error_body(requests.get(server.url("/v1/api/pipelines/infer/x-1/x"), timeout=HTTP_TIMEOUT), 405)
+    assert_error_body(requests.post(server.url("/v1/api/config"), json={}, timeout=HTTP_TIMEOUT), 405)

@@ -88,3 +88,9 @@ impl IntoResponse for ApiError {
 pub async fn not_found_route(uri: axum::http::Uri) -> ApiError {
     ApiError::Domain(Error::not_found(format!("no route for {}", uri.path())))
 }
+
+/// Answer for a known path called with the wrong method.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = serde_json::json!({"msg": format!("{method} is not allowed on {}", uri.path()), "code": 405});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .fallback(error::not_found_route)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
 }
 

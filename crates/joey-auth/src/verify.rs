@@ -17,6 +17,9 @@ pub(crate) struct SeenClaims {
     pub email: Option<String>,
     #[serde(default)]
     pub preferred_username: Option<String>,
+    /// Set only on client-credentials (service-account) tokens, by us or by Keycloak.
+    #[serde(default, rename = "clientId")]
+    pub client_id: Option<String>,
 }
 
 pub(crate) fn validation(issuer: &str, audience: Option<&str>) -> Validation {
@@ -55,8 +58,9 @@ impl TokenService {
     }
 
     async fn caller_for(&self, claims: SeenClaims) -> Result<Caller> {
-        let username = claims.preferred_username.unwrap_or_default();
-        if username.starts_with("service-account-") {
+        // Service accounts are recognised by the signed `clientId` claim, never by a name
+        // a user could choose.
+        if claims.client_id.is_some() {
             return Ok(Caller { user_id: claims.sub, email: claims.email.unwrap_or_default(), is_admin: false, kind: CallerKind::ServiceAccount });
         }
         let user = self.platform.store.get_user(&claims.sub).await?.ok_or_else(|| unauth("the token's user no longer exists"))?;

@@ -32,7 +32,8 @@ pub async fn query(State(s): State<AppState>, Auth(caller): Auth, WJson(req): WJ
 #[utoipa::path(post, path = "/v1/api/users/invite", tag = "user", request_body = InviteUserRequest,
     responses((status = 200, body = InviteUserResponse), (status = 400, body = crate::wire::ErrorBody), (status = 403, body = crate::wire::ErrorBody)))]
 pub async fn invite(State(s): State<AppState>, Auth(caller): Auth, WJson(req): WJson<InviteUserRequest>) -> Result<Json<InviteUserResponse>, ApiError> {
-    let invited = s.platform.invite_user(&caller, &req.email, req.password.as_deref()).await?;
+    let admin = req.roles.as_ref().is_some_and(|r| r.iter().any(|r| r == "admin"));
+    let invited = s.platform.invite_user(&caller, &req.email, req.password.as_deref(), admin).await?;
     Ok(Json(InviteUserResponse { id: invited.user.id, password: invited.password }))
 }
 

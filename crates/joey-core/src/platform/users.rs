@@ -44,9 +44,9 @@ impl Platform {
         self.store.find_user_by_email(&email.trim().to_lowercase()).await
     }
 
-    /// Creates a user with a default workspace. Admins only. A generated password is returned
-    /// when none is given.
-    pub async fn invite_user(&self, caller: &Caller, email: &str, password: Option<&str>) -> Result<InvitedUser> {
+    /// Creates a user with a default workspace (an admin when `admin`). Admins only. A generated
+    /// password is returned when none is given.
+    pub async fn invite_user(&self, caller: &Caller, email: &str, password: Option<&str>, admin: bool) -> Result<InvitedUser> {
         caller.require_admin()?;
         let email = Email::parse(email)?;
         let password = match password {
@@ -54,7 +54,7 @@ impl Platform {
             Some(p) => p.to_string(),
             None => self.secrets.password(),
         };
-        let user = self.create_user_with_workspace(email, Some(&password), false).await?;
+        let user = self.create_user_with_workspace(email, Some(&password), admin).await?;
         Ok(InvitedUser { user, password })
     }
 

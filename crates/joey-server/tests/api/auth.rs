@@ -451,3 +451,44 @@ async fn userinfo_describes_the_holder_of_the_token() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_error_body(status, &body);
 }
+
+#[tokio::test]
+async fn a_refresh_token_works_only_once_even_when_presented_concurrently() {
+    let app = spawn_app().await;
+    let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let form = [("grant_type", "refresh_token"), ("client_id", "sdk-client"), ("refresh_token", rt)];
+    let attempts = (0..6).map(|_| app.token_request(&form, None));
+    let results = futures::future::join_all(attempts).await;
+    let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "exactly one concurrent refresh may succeed: {results:?}");
+    for (s, b) in results.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_oauth_error(*s, b, 400, "invalid_grant");
+    }
+}
+
+#[tokio::test]
+async fn an_approved_device_code_yields_tokens_only_once_even_when_polled_concurrently() {
+    let app = spawn_app().await;
+    let resp = app.client.post(app.url(DEVICE_PATH)).form(&[("client_id", "sdk-client")]).send().await.unwrap();
+    let (_, start) = read(resp).await;
+    let admin = app.admin_token().await;
+    let (status, _) = app.post_json("/auth/realms/master/device/approve", &admin, json!({"user_code": start["user_code"]})).await;
+    assert_eq!(status, StatusCode::OK);
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", start["device_code"].as_str().unwrap()),
+        ("client_id", "sdk-client"),
+    ];
+    let results = futures::future::join_all((0..6).map(|_| app.token_request(&form, None))).await;
+    let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "a device code is redeemed once: {:?}", results.iter().map(|(s, b)| (s.as_u16(), b["error"].clone())).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_user_whose_email_starts_with_service_account_is_still_a_user() {
+    let app = spawn_app().await;
+    let (_, _, token) = app.user("service-account-bot@example.com").await;
+    let (status, body) = app.post_json(LIST, &token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "an invited user may use the management API: {body}");
+}

@@ -66,3 +66,23 @@ async fn generated_credentials_are_written_once_with_mode_0600() {
     let (status, _) = app.token_request(&[("grant_type", "client_credentials")], Some(("api-client", &secret))).await;
     assert_eq!(status, StatusCode::OK, "the generated secret keeps working");
 }
+
+#[tokio::test]
+async fn a_configured_api_client_secret_replaces_the_stored_one_but_the_admin_password_is_kept() {
+    let mut app = spawn_app().await;
+    app.args.api_client_secret = Some("a-rotated-client-secret".into());
+    app.args.admin_password = Some("a-different-admin-password".into());
+    let app = app.restart().await;
+
+    let (status, body) = app.token_request(&[("grant_type", "client_credentials")], Some(("api-client", API_CLIENT_SECRET))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old secret no longer works: {body}");
+    let (status, body) = app.token_request(&[("grant_type", "client_credentials")], Some(("api-client", "a-rotated-client-secret"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The admin password only applies when the admin is first created.
+    app.token_for(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, _) = app
+        .token_request(&[("grant_type", "password"), ("client_id", "sdk-client"), ("username", ADMIN_EMAIL), ("password", "a-different-admin-password")], None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

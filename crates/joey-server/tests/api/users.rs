@@ -125,6 +125,17 @@ async fn inviting_an_invalid_email_is_400() {
 }
 
 #[tokio::test]
+async fn inviting_with_a_password_shorter_than_8_characters_is_400() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (status, body) = app.post_json("/v1/api/users/invite", &admin, json!({"email": "short@example.com", "password": "1234567"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error_body(status, &body);
+    let (_, q) = app.post_json("/v1/api/users/query", &admin, json!({})).await;
+    assert_eq!(q["users"].as_object().unwrap().len(), 1, "no user was created: {q}");
+}
+
+#[tokio::test]
 async fn deactivated_users_cannot_log_in_or_use_their_tokens() {
     let app = spawn_app().await;
     let (_, password) = app.invite("leaving@example.com").await;

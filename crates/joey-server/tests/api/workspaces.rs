@@ -284,3 +284,15 @@ async fn an_empty_body_on_create_is_400_naming_workspace_name() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "a blank name: {body}");
     assert!(body["msg"].as_str().unwrap().contains("workspace_name"), "{body}");
 }
+
+#[tokio::test]
+async fn a_body_over_the_json_limit_is_413_with_a_msg() {
+    let app = spawn_app_with(|a| a.json_body_limit = Some(1024)).await;
+    let admin = app.admin_token().await;
+    let big = "x".repeat(4096);
+    let (status, body) = app.post_json("/v1/api/workspaces/create", &admin, json!({ "workspace_name": big })).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_error_body(status, &body);
+    let (status, _) = app.post_json("/v1/api/workspaces/create", &admin, json!({"workspace_name": "small-enough"})).await;
+    assert_eq!(status, StatusCode::OK);
+}
