@@ -163,10 +163,12 @@ impl TokenService {
             store.delete_device_grant(device_code).await?;
             return Err(OAuthError::new("expired_token", "the device code has expired"));
         }
-        let Some(user_id) = grant.approved_user_id else {
+        if grant.approved_user_id.is_none() {
             return Err(OAuthError::new("authorization_pending", "the user has not approved this code yet"));
-        };
-        store.delete_device_grant(device_code).await?;
+        }
+        // Taking the approved grant is atomic: concurrent polls get tokens once.
+        let taken = store.take_approved_device_grant(device_code).await?.ok_or_else(|| OAuthError::new("invalid_grant", "unknown device code"))?;
+        let user_id = taken.approved_user_id.unwrap_or_default();
         let user = store.get_user(&user_id).await?.filter(|u| u.enabled).ok_or_else(|| OAuthError::new("invalid_grant", "Account disabled"))?;
         self.issue_for_user(&user, &client).await
     }

@@ -42,11 +42,12 @@ pub struct TokenService {
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) config: Arc<AuthConfig>,
     pub(crate) external: Option<Arc<ExternalIssuer>>,
+    pub(crate) verified: Arc<verify::VerifiedTokens>,
 }
 
 impl TokenService {
     pub fn new(platform: Platform, keys: Arc<KeyRing>, config: AuthConfig, external: Option<ExternalIssuer>) -> Self {
-        Self { platform, keys, config: Arc::new(config), external: external.map(Arc::new) }
+        Self { platform, keys, config: Arc::new(config), external: external.map(Arc::new), verified: Arc::default() }
     }
 
     pub fn config(&self) -> &AuthConfig {

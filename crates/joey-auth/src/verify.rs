@@ -12,6 +12,8 @@ use crate::TokenService;
 /// The claims Joey reads from any bearer token.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct SeenClaims {
+    #[serde(default)]
+    pub exp: i64,
     pub sub: String,
     #[serde(default)]
     pub email: Option<String>,
@@ -44,8 +46,13 @@ impl TokenService {
         }
         let kid = header.kid.unwrap_or_default();
         if let Some(key) = self.keys.decoding(&kid) {
+            let now = self.platform.clock.now_ms() / 1000;
+            if let Some(claims) = self.verified.get(token, now) {
+                return self.caller_for(claims).await;
+            }
             let v = validation(&self.config.issuer, Some(&self.config.audience));
             let data = jsonwebtoken::decode::<SeenClaims>(token, key, &v).map_err(|e| unauth(describe_jwt_error(&e)))?;
+            self.verified.put(token, data.claims.clone());
             return self.caller_for(data.claims).await;
         }
         match &self.external {
@@ -110,3 +117,28 @@ pub(crate) fn unauth(msg: impl Into<String>) -> Error {
     Error::Unauthenticated(msg.into())
 }
 
+
+/// Tokens whose signature, issuer and audience were already checked, until they expire. Saves the
+/// RSA verification on every inference call; the user's current state is still checked each time.
+#[derive(Default)]
+pub(crate) struct VerifiedTokens {
+    map: std::sync::Mutex<std::collections::HashMap<String, SeenClaims>>,
+}
+
+impl VerifiedTokens {
+    const MAX: usize = 10_000;
+
+    fn get(&self, token: &str, now_secs: i64) -> Option<SeenClaims> {
+        let map = self.map.lock().ok()?;
+        map.get(token).filter(|c| c.exp > now_secs).cloned()
+    }
+
+    fn put(&self, token: &str, claims: SeenClaims) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(token.to_string(), claims);
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! The `Platform` facade: the only entry point for the API, workers and the CLI.
 
+mod graphql_reads;
 mod models;
 mod pipelines;
 mod users;

@@ -54,9 +54,11 @@ pub trait AuthStore: Send + Sync {
     async fn revoke_refresh_grants(&self, user_id: &str) -> Result<u64>;
     async fn insert_device_grant(&self, grant: &DeviceGrant) -> Result<()>;
     async fn get_device_grant(&self, device_code: &str) -> Result<Option<DeviceGrant>>;
-    /// Marks the grant with this user code approved; false when no live grant has that code.
+    /// Marks the grant with this user code approved; false when no live, unapproved grant has that code.
     async fn approve_device_grant(&self, user_code: &str, user_id: &str, now_ms: i64) -> Result<bool>;
     async fn delete_device_grant(&self, device_code: &str) -> Result<()>;
+    /// Deletes and returns the grant if it is approved, atomically (a code yields tokens once).
+    async fn take_approved_device_grant(&self, device_code: &str) -> Result<Option<DeviceGrant>>;
 }
 
 /// Workspaces and membership.

@@ -141,7 +141,7 @@ impl AuthStore for SqlStore {
 
     async fn approve_device_grant(&self, user_code: &str, user_id: &str, now_ms: i64) -> Result<bool> {
         let done = sqlx::query(
-            "update device_grant set approved_user_id = $2, updated_at = $3 where user_code = $1 and expires_at > $3",
+            "update device_grant set approved_user_id = $2, updated_at = $3 where user_code = $1 and expires_at > $3 and approved_user_id is null",
         )
         .bind(user_code)
         .bind(user_id)
@@ -152,6 +152,10 @@ impl AuthStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn take_approved_device_grant(&self, device_code: &str) -> Result<Option<DeviceGrant>> {
+        self.take_approved_device(device_code).await
+    }
+
     async fn delete_device_grant(&self, device_code: &str) -> Result<()> {
         sqlx::query("delete from device_grant where device_code = $1")
             .bind(device_code)
@@ -159,6 +163,20 @@ impl AuthStore for SqlStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+}
+
+impl SqlStore {
+    pub(crate) async fn take_approved_device(&self, device_code: &str) -> Result<Option<DeviceGrant>> {
+        let row = sqlx::query(
+            "delete from device_grant where device_code = $1 and approved_user_id is not null \
+             returning device_code, user_code, client_id, expires_at, approved_user_id",
+        )
+        .bind(device_code)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        row.as_ref().map(device).transpose()
     }
 }
 

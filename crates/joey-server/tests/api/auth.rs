@@ -468,7 +468,6 @@ async fn a_refresh_token_works_only_once_even_when_presented_concurrently() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: concurrent device_code polls after approval all get 200 (TokenService::device_grant reads the grant, then deletes it; not atomic)"]
 async fn an_approved_device_code_yields_tokens_only_once_even_when_polled_concurrently() {
     let app = spawn_app().await;
     let resp = app.client.post(app.url(DEVICE_PATH)).form(&[("client_id", "sdk-client")]).send().await.unwrap();

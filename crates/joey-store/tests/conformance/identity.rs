@@ -74,8 +74,15 @@ pub async fn device_grants_are_approved_by_user_code(s: &SqlStore) {
     assert_eq!(s.get_device_grant("dev1").await.unwrap(), Some(g.clone()));
     assert!(!s.approve_device_grant("WRONG", "u1", 5).await.unwrap());
     assert!(!s.approve_device_grant("ABCD-EFGH", "u1", 20_000).await.unwrap(), "expired codes cannot be approved");
+    assert!(s.take_approved_device_grant("dev1").await.unwrap().is_none(), "an unapproved grant cannot be taken");
     assert!(s.approve_device_grant("ABCD-EFGH", "u1", 5).await.unwrap());
+    assert!(!s.approve_device_grant("ABCD-EFGH", "u2", 5).await.unwrap(), "an approved code cannot be re-approved by someone else");
     assert_eq!(s.get_device_grant("dev1").await.unwrap().unwrap().approved_user_id.as_deref(), Some("u1"));
+    let taken = s.take_approved_device_grant("dev1").await.unwrap().unwrap();
+    assert_eq!(taken.approved_user_id.as_deref(), Some("u1"));
+    assert!(s.take_approved_device_grant("dev1").await.unwrap().is_none(), "taken once");
+    assert!(s.get_device_grant("dev1").await.unwrap().is_none());
+    s.insert_device_grant(&g).await.unwrap();
     s.delete_device_grant("dev1").await.unwrap();
     assert!(s.get_device_grant("dev1").await.unwrap().is_none());
 }
