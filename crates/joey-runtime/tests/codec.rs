@@ -37,13 +37,23 @@ fn response_for(input: &RecordBatch, out_values: &[f32]) -> RecordBatch {
     let elapsed = ListArray::from_iter_primitive::<UInt64Type, _, _>(
         (0..n).map(|_| Some(vec![Some(53101), Some(318104)])),
     );
-    fields.push(Field::new("out.dense_1", dense.data_type().clone(), false).with_metadata(meta(r#"{"shape":[1]}"#)));
+    fields.push(
+        Field::new("out.dense_1", dense.data_type().clone(), false)
+            .with_metadata(meta(r#"{"shape":[1]}"#)),
+    );
     fields.push(Field::new("anomaly.count", DataType::UInt32, false));
     fields.push(Field::new("metadata.last_model", DataType::Utf8, false));
-    fields.push(Field::new("metadata.elapsed", elapsed.data_type().clone(), false));
+    fields.push(Field::new(
+        "metadata.elapsed",
+        elapsed.data_type().clone(),
+        false,
+    ));
     cols.push(Arc::new(dense));
     cols.push(Arc::new(UInt32Array::from(vec![0; n])));
-    cols.push(Arc::new(StringArray::from(vec![r#"{"model_name":"ccfraud","model_sha":"bc85"}"#; n])));
+    cols.push(Arc::new(StringArray::from(vec![
+        r#"{"model_name":"ccfraud","model_sha":"bc85"}"#;
+        n
+    ])));
     cols.push(Arc::new(elapsed));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
 }
@@ -55,7 +65,11 @@ fn read_ipc(bytes: &[u8]) -> RecordBatch {
 
 #[test]
 fn pandas_round_trip_keeps_numbers() {
-    let format = request_format(Some("application/json; format=pandas-records"), ROW.as_bytes()).unwrap();
+    let format = request_format(
+        Some("application/json; format=pandas-records"),
+        ROW.as_bytes(),
+    )
+    .unwrap();
     let input = decode_request(format, ROW.as_bytes()).unwrap();
     assert_eq!(input.num_rows(), 1);
     assert_eq!(input.schema().field(0).name(), "tensor");
@@ -64,10 +78,19 @@ fn pandas_round_trip_keeps_numbers() {
     let sent: Value = serde_json::from_str(ROW).unwrap();
     assert_eq!(out[0]["in"]["tensor"], sent[0]["tensor"]);
     let text = String::from_utf8(encode_json(&resp, None)).unwrap();
-    assert!(text.contains(r#""in":{"tensor":[1.0678324729,0.2177810266,-1.7115145262,"#), "{text}");
-    assert!(text.contains(r#""out":{"dense_1":[0.0014974177]}"#), "{text}");
+    assert!(
+        text.contains(r#""in":{"tensor":[1.0678324729,0.2177810266,-1.7115145262,"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""out":{"dense_1":[0.0014974177]}"#),
+        "{text}"
+    );
     assert_eq!(out[0]["anomaly"], json!({"count": 0}));
-    assert_eq!(out[0]["metadata"]["last_model"], r#"{"model_name":"ccfraud","model_sha":"bc85"}"#);
+    assert_eq!(
+        out[0]["metadata"]["last_model"],
+        r#"{"model_name":"ccfraud","model_sha":"bc85"}"#
+    );
 }
 
 #[test]
@@ -77,16 +100,28 @@ fn float32_inputs_print_shortest() {
     let tensor = cast(input.column(0), &f32_type).unwrap();
     let b = RecordBatch::try_from_iter([("in.tensor", tensor)]).unwrap();
     let text = String::from_utf8(encode_json(&b, Some("."))).unwrap();
-    assert!(text.starts_with(r#"[{"in.tensor":[1.0678325,0.21778102,-1.7115145,"#), "{text}");
+    assert!(
+        text.starts_with(r#"[{"in.tensor":[1.0678325,0.21778102,-1.7115145,"#),
+        "{text}"
+    );
 }
 
 #[test]
 fn nested_and_flat_json_agree() {
-    let input = decode_request(RequestFormat::PandasRecords, br#"[{"a":[1,2],"b.c":"x"},{"a":[3],"b.c":null}]"#).unwrap();
+    let input = decode_request(
+        RequestFormat::PandasRecords,
+        br#"[{"a":[1,2],"b.c":"x"},{"a":[3],"b.c":null}]"#,
+    )
+    .unwrap();
     let resp = response_for(&input, &[0.5, 0.25]);
     let nested: Value = serde_json::from_slice(&encode_json(&resp, None)).unwrap();
     let flat: Value = serde_json::from_slice(&encode_json(&resp, Some("."))).unwrap();
-    for (n, f) in nested.as_array().unwrap().iter().zip(flat.as_array().unwrap()) {
+    for (n, f) in nested
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(flat.as_array().unwrap())
+    {
         let mut rebuilt = serde_json::Map::new();
         for (k, v) in n.as_object().unwrap() {
             match v.as_object() {
@@ -109,22 +144,36 @@ fn nested_and_flat_json_agree() {
 
 #[test]
 fn arrow_nested_and_flat_layouts() {
-    let tensor = FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>([Some(vec![Some(1.5), Some(-2.0)])], 2);
-    let field = Field::new("tensor", tensor.data_type().clone(), true).with_metadata(meta(r#"{"shape": [2]}"#));
-    let input = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![Arc::new(tensor) as ArrayRef]).unwrap();
+    let tensor = FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(
+        [Some(vec![Some(1.5), Some(-2.0)])],
+        2,
+    );
+    let field = Field::new("tensor", tensor.data_type().clone(), true)
+        .with_metadata(meta(r#"{"shape": [2]}"#));
+    let input = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![field])),
+        vec![Arc::new(tensor) as ArrayRef],
+    )
+    .unwrap();
     let resp = response_for(&input, &[0.75]);
 
     let nested = read_ipc(&encode_arrow(&resp, None).unwrap());
     let schema = nested.schema();
     let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["time", "in", "out", "anomaly", "metadata"]);
-    let DataType::Struct(children) = schema.field_with_name("in").unwrap().data_type() else { panic!() };
+    let DataType::Struct(children) = schema.field_with_name("in").unwrap().data_type() else {
+        panic!()
+    };
     assert_eq!(children[0].name(), "tensor");
     assert_eq!(children[0].metadata()["tensor_type"], r#"{"shape": [2]}"#);
-    let DataType::Struct(children) = schema.field_with_name("metadata").unwrap().data_type() else { panic!() };
+    let DataType::Struct(children) = schema.field_with_name("metadata").unwrap().data_type() else {
+        panic!()
+    };
     let names: Vec<_> = children.iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["last_model", "elapsed"]);
-    let DataType::Struct(children) = schema.field_with_name("out").unwrap().data_type() else { panic!() };
+    let DataType::Struct(children) = schema.field_with_name("out").unwrap().data_type() else {
+        panic!()
+    };
     assert_eq!(children[0].metadata()["tensor_type"], r#"{"shape":[1]}"#);
     assert_eq!(flatten_struct_columns(&nested), resp);
 
@@ -132,7 +181,10 @@ fn arrow_nested_and_flat_layouts() {
     assert_eq!(flat, resp);
     let underscored = read_ipc(&encode_response(&resp, ResponseFormat::Arrow, Some("_")).unwrap());
     assert_eq!(underscored.schema().field(1).name(), "in_tensor");
-    assert_eq!(underscored.schema().field(1).metadata()["tensor_type"], r#"{"shape": [2]}"#);
+    assert_eq!(
+        underscored.schema().field(1).metadata()["tensor_type"],
+        r#"{"shape": [2]}"#
+    );
 }
 
 #[test]
@@ -141,8 +193,13 @@ fn arrow_requests_file_and_stream() {
         (0..3).map(|i| Some(vec![Some(i as f32); 29])),
         29,
     );
-    let field = Field::new("tensor", tensor.data_type().clone(), true).with_metadata(meta(r#"{"shape": [29]}"#));
-    let b = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![Arc::new(tensor) as ArrayRef]).unwrap();
+    let field = Field::new("tensor", tensor.data_type().clone(), true)
+        .with_metadata(meta(r#"{"shape": [29]}"#));
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![field])),
+        vec![Arc::new(tensor) as ArrayRef],
+    )
+    .unwrap();
     let mut w = FileWriter::try_new(Vec::new(), &b.schema()).unwrap();
     w.write(&b).unwrap();
     w.finish().unwrap();
@@ -152,13 +209,23 @@ fn arrow_requests_file_and_stream() {
     w.finish().unwrap();
     let stream = w.into_inner().unwrap();
 
-    for (body, expected) in [(&file, RequestFormat::ArrowFile), (&stream, RequestFormat::ArrowStream)] {
-        for ct in [Some(ARROW_FILE_MEDIA_TYPE), Some(ARROW_STREAM_MEDIA_TYPE), None] {
+    for (body, expected) in [
+        (&file, RequestFormat::ArrowFile),
+        (&stream, RequestFormat::ArrowStream),
+    ] {
+        for ct in [
+            Some(ARROW_FILE_MEDIA_TYPE),
+            Some(ARROW_STREAM_MEDIA_TYPE),
+            None,
+        ] {
             let format = request_format(ct, body).unwrap();
             assert_eq!(format, expected);
             let decoded = decode_request(format, body).unwrap();
             assert_eq!(decoded, b);
-            assert_eq!(decoded.schema().field(0).metadata()["tensor_type"], r#"{"shape": [29]}"#);
+            assert_eq!(
+                decoded.schema().field(0).metadata()["tensor_type"],
+                r#"{"shape": [29]}"#
+            );
         }
     }
 }
@@ -169,19 +236,57 @@ fn dataset_selection() {
     let resp = response_for(&input, &[0.5]);
     let names = |q: &str| -> Vec<String> {
         let params = DatasetParams::from_query(Some(q)).unwrap();
-        select(&resp, &params).schema().fields().iter().map(|f| f.name().clone()).collect()
+        select(&resp, &params)
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     };
-    assert_eq!(names(""), ["time", "in.tensor", "out.dense_1", "anomaly.count", "metadata.last_model", "metadata.elapsed"]);
-    assert_eq!(names("dataset[]=*&dataset.exclude[]=metadata"), ["time", "in.tensor", "out.dense_1", "anomaly.count"]);
+    assert_eq!(
+        names(""),
+        [
+            "time",
+            "in.tensor",
+            "out.dense_1",
+            "anomaly.count",
+            "metadata.last_model",
+            "metadata.elapsed"
+        ]
+    );
+    assert_eq!(
+        names("dataset[]=*&dataset.exclude[]=metadata"),
+        ["time", "in.tensor", "out.dense_1", "anomaly.count"]
+    );
     assert_eq!(
         names("dataset.exclude[]=anomaly&dataset[]=time&dataset[]=in&dataset[]=out&dataset[]=anomaly.count"),
         ["time", "in.tensor", "out.dense_1", "anomaly.count"]
     );
-    assert_eq!(names("dataset=time,out,metadata"), ["time", "out.dense_1", "metadata.last_model", "metadata.elapsed"]);
-    assert_eq!(names("dataset%5B%5D=metadata.elapsed&dataset%5B%5D=out.dense_1"), ["out.dense_1", "metadata.elapsed"]);
-    assert_eq!(names("dataset[]=time&dataset.exclude[]=time"), Vec::<String>::new());
-    let none = select(&resp, &DatasetParams::from_query(Some("dataset[]=nothing")).unwrap());
-    assert_eq!((none.num_rows(), encode_json(&none, None)), (1, b"[{}]".to_vec()));
+    assert_eq!(
+        names("dataset=time,out,metadata"),
+        [
+            "time",
+            "out.dense_1",
+            "metadata.last_model",
+            "metadata.elapsed"
+        ]
+    );
+    assert_eq!(
+        names("dataset%5B%5D=metadata.elapsed&dataset%5B%5D=out.dense_1"),
+        ["out.dense_1", "metadata.elapsed"]
+    );
+    assert_eq!(
+        names("dataset[]=time&dataset.exclude[]=time"),
+        Vec::<String>::new()
+    );
+    let none = select(
+        &resp,
+        &DatasetParams::from_query(Some("dataset[]=nothing")).unwrap(),
+    );
+    assert_eq!(
+        (none.num_rows(), encode_json(&none, None)),
+        (1, b"[{}]".to_vec())
+    );
     assert_eq!(select(&resp, &DatasetParams::default()), resp);
 }
 
@@ -199,29 +304,59 @@ fn request_errors_are_bad_requests() {
     assert!(bad(json, b"{\"tensor\": [[1.0]]}").contains("array of row objects"));
     assert!(bad(json, b"\"hello\"").contains("found a string"));
     assert_eq!(bad(json, b"[]"), "the request has no rows");
-    assert_eq!(bad(json, br#"[{"x":"a"},{"x":1}]"#), "column 'x' mixes strings and numbers (row 1)");
+    assert_eq!(
+        bad(json, br#"[{"x":"a"},{"x":1}]"#),
+        "column 'x' mixes strings and numbers (row 1)"
+    );
     assert!(bad(json, br#"[{"x":1}, "row"]"#).contains("row 1 must be a JSON object"));
     let wallaroo = Some("application/json; format=wallaroo");
-    assert!(bad(wallaroo, br#"{"tensor":[[1,2],[3,4]],"id":[1]}"#).contains("column 'id' has 1 rows but column 'tensor' has 2"));
+    assert!(bad(wallaroo, br#"{"tensor":[[1,2],[3,4]],"id":[1]}"#)
+        .contains("column 'id' has 1 rows but column 'tensor' has 2"));
     let arrow = Some(ARROW_FILE_MEDIA_TYPE);
     assert!(bad(arrow, b"ARROW1\0\0not really arrow").contains("Arrow IPC file"));
     assert!(bad(arrow, b"definitely not arrow").contains("Arrow IPC stream"));
     assert!(bad(arrow, b"").contains("Arrow"));
-    assert!(matches!(request_format(Some("image/png"), b""), Err(CodecError::Unsupported(_))));
+    assert!(matches!(
+        request_format(Some("image/png"), b""),
+        Err(CodecError::Unsupported(_))
+    ));
 }
 
 #[test]
 fn decoded_types() {
-    let b = decode_request(RequestFormat::WallarooJson, br#"{"tensor":[[1.5,2],[3,4.25]],"n":[1,2],"s":["a","b"]}"#).unwrap();
+    let b = decode_request(
+        RequestFormat::WallarooJson,
+        br#"{"tensor":[[1.5,2],[3,4.25]],"n":[1,2],"s":["a","b"]}"#,
+    )
+    .unwrap();
     let t = b.column(0).as_list::<i32>();
-    assert_eq!(t.value(0).as_primitive::<Float64Type>().values(), &[1.5, 2.0]);
+    assert_eq!(
+        t.value(0).as_primitive::<Float64Type>().values(),
+        &[1.5, 2.0]
+    );
     assert_eq!(b.column(1).data_type(), &DataType::Int64);
     assert_eq!(b.column(2).as_string::<i32>().value(1), "b");
-    let img = decode_request(RequestFormat::PandasRecords, br#"[{"img":[[[1,2,3],[4,5,6]],[[7,8,9],[10,11,12.5]]]}]"#).unwrap();
-    let DataType::List(l1) = img.schema().field(0).data_type().clone() else { panic!() };
-    let DataType::List(l2) = l1.data_type().clone() else { panic!() };
-    let DataType::List(l3) = l2.data_type().clone() else { panic!() };
-    assert_eq!((l1.name().as_str(), l3.data_type()), ("item", &DataType::Float64));
+    let img = decode_request(
+        RequestFormat::PandasRecords,
+        br#"[{"img":[[[1,2,3],[4,5,6]],[[7,8,9],[10,11,12.5]]]}]"#,
+    )
+    .unwrap();
+    let DataType::List(l1) = img.schema().field(0).data_type().clone() else {
+        panic!()
+    };
+    let DataType::List(l2) = l1.data_type().clone() else {
+        panic!()
+    };
+    let DataType::List(l3) = l2.data_type().clone() else {
+        panic!()
+    };
+    assert_eq!(
+        (l1.name().as_str(), l3.data_type()),
+        ("item", &DataType::Float64)
+    );
     let text = String::from_utf8(encode_json(&img, None)).unwrap();
-    assert_eq!(text, r#"[{"img":[[[1.0,2.0,3.0],[4.0,5.0,6.0]],[[7.0,8.0,9.0],[10.0,11.0,12.5]]]}]"#);
+    assert_eq!(
+        text,
+        r#"[{"img":[[[1.0,2.0,3.0],[4.0,5.0,6.0]],[[7.0,8.0,9.0],[10.0,11.0,12.5]]]}]"#
+    );
 }

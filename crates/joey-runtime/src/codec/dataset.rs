@@ -18,7 +18,11 @@ pub struct DatasetParams {
 
 impl Default for DatasetParams {
     fn default() -> Self {
-        DatasetParams { include: vec!["*".to_string()], exclude: Vec::new(), separator: None }
+        DatasetParams {
+            include: vec!["*".to_string()],
+            exclude: Vec::new(),
+            separator: None,
+        }
     }
 }
 
@@ -29,7 +33,10 @@ impl DatasetParams {
     /// with URL-decoding of names and values (`dataset%5B%5D`, `+`). Other parameters are
     /// ignored. Defaults: include `["*"]`, no exclude, no separator.
     pub fn from_query(raw_query: Option<&str>) -> Result<DatasetParams, CodecError> {
-        let mut p = DatasetParams { include: Vec::new(), ..DatasetParams::default() };
+        let mut p = DatasetParams {
+            include: Vec::new(),
+            ..DatasetParams::default()
+        };
         let mut flatten = false;
         for pair in raw_query.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -93,11 +100,19 @@ fn push_selectors(target: &mut Vec<String>, value: &str) -> Result<(), CodecErro
     let value = value.trim();
     if value.starts_with('[') {
         let list: Vec<String> = serde_json::from_str(value).map_err(|e| {
-            CodecError::bad(format!("dataset selector '{value}' is not a JSON list of strings: {e}"))
+            CodecError::bad(format!(
+                "dataset selector '{value}' is not a JSON list of strings: {e}"
+            ))
         })?;
         target.extend(list.into_iter().filter(|s| !s.is_empty()));
     } else {
-        target.extend(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
+        target.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        );
     }
     Ok(())
 }
@@ -113,10 +128,16 @@ fn url_decode(s: &str) -> Result<String, CodecError> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| {
-                    CodecError::bad(format!("invalid percent-encoding in query parameter '{s}'"))
-                })?;
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                let byte = hex
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        CodecError::bad(format!(
+                            "invalid percent-encoding in query parameter '{s}'"
+                        ))
+                    })?;
                 out.push(byte);
                 i += 2;
             }
@@ -142,7 +163,9 @@ pub fn select(batch: &RecordBatch, params: &DatasetParams) -> RecordBatch {
     if keep.len() == schema.fields().len() {
         return batch.clone();
     }
-    batch.project(&keep).expect("projection indices come from the schema")
+    batch
+        .project(&keep)
+        .expect("projection indices come from the schema")
 }
 
 #[cfg(test)]
@@ -155,15 +178,35 @@ mod tests {
 
     #[test]
     fn parses_all_forms() {
-        assert_eq!(DatasetParams::from_query(None).unwrap(), DatasetParams::default());
+        assert_eq!(
+            DatasetParams::from_query(None).unwrap(),
+            DatasetParams::default()
+        );
         let p = q("dataset[]=*&dataset.exclude[]=metadata&dataset.separator=.");
-        assert_eq!((p.include, p.exclude, p.separator), (vec!["*".into()], vec!["metadata".into()], Some(".".into())));
+        assert_eq!(
+            (p.include, p.exclude, p.separator),
+            (vec!["*".into()], vec!["metadata".into()], Some(".".into()))
+        );
         let p = q("dataset%5B%5D=time&dataset%5B%5D=out&dataset.exclude%5B%5D=in&page_size=3");
-        assert_eq!((p.include, p.exclude), (vec!["time".into(), "out".into()], vec!["in".into()]));
-        assert_eq!(q("dataset=time,out.dense_1").include, ["time", "out.dense_1"]);
-        assert_eq!(q("dataset=%5B%22time%22%2C%22metadata%22%5D").include, ["time", "metadata"]);
+        assert_eq!(
+            (p.include, p.exclude),
+            (vec!["time".into(), "out".into()], vec!["in".into()])
+        );
+        assert_eq!(
+            q("dataset=time,out.dense_1").include,
+            ["time", "out.dense_1"]
+        );
+        assert_eq!(
+            q("dataset=%5B%22time%22%2C%22metadata%22%5D").include,
+            ["time", "metadata"]
+        );
         assert_eq!(q("dataset.flatten=true").separator.as_deref(), Some("."));
-        assert_eq!(q("dataset.flatten=true&dataset.separator=_").separator.as_deref(), Some("_"));
+        assert_eq!(
+            q("dataset.flatten=true&dataset.separator=_")
+                .separator
+                .as_deref(),
+            Some("_")
+        );
         assert_eq!(q("dataset.flatten=false").separator, None);
         assert!(DatasetParams::from_query(Some("dataset.flatten=maybe")).is_err());
         assert!(DatasetParams::from_query(Some("dataset[]=%zz")).is_err());
@@ -175,7 +218,9 @@ mod tests {
         assert!(p.keeps("anomaly.count") && !p.keeps("anomaly.too_high"));
         assert!(p.keeps("time") && p.keeps("in.tensor") && !p.keeps("metadata.elapsed"));
         let p = q("dataset[]=*&dataset.exclude[]=metadata");
-        assert!(p.keeps("out_m2.y") && !p.keeps("metadata.last_model") && !p.keeps("metadata.elapsed"));
+        assert!(
+            p.keeps("out_m2.y") && !p.keeps("metadata.last_model") && !p.keeps("metadata.elapsed")
+        );
         let p = q("dataset[]=out_");
         assert!(p.keeps("out_m2.y") && !p.keeps("out.y"));
         let p = q("dataset[]=in&dataset.exclude[]=in");

@@ -37,8 +37,12 @@ pub(crate) fn is_arrow_stream(body: &[u8]) -> bool {
 fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, ArrowError>) -> Result<T, CodecError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(CodecError::bad(format!("the request body is not a valid {what}: {e}"))),
-        Err(_) => Err(CodecError::bad(format!("the request body is not a valid {what} (corrupt data)"))),
+        Ok(Err(e)) => Err(CodecError::bad(format!(
+            "the request body is not a valid {what}: {e}"
+        ))),
+        Err(_) => Err(CodecError::bad(format!(
+            "the request body is not a valid {what} (corrupt data)"
+        ))),
     }
 }
 
@@ -64,7 +68,9 @@ fn read_file(body: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
     }
     let footer = root_as_footer(&body[trailer - footer_len..trailer])
         .map_err(|e| ArrowError::ParseError(format!("unable to read the footer: {e}")))?;
-    let ipc_schema = footer.schema().ok_or_else(|| invalid("the footer has no schema"))?;
+    let ipc_schema = footer
+        .schema()
+        .ok_or_else(|| invalid("the footer has no schema"))?;
     if !ipc_schema.endianness().equals_to_target_endianness() {
         return Err(invalid("big-endian Arrow data is not supported"));
     }
@@ -102,7 +108,9 @@ pub(crate) fn decode_arrow_stream(body: &[u8]) -> Result<RecordBatch, CodecError
             batches.push(batch);
         }
         decoder.finish()?;
-        let schema = decoder.schema().ok_or_else(|| invalid("the stream has no schema"))?;
+        let schema = decoder
+            .schema()
+            .ok_or_else(|| invalid("the stream has no schema"))?;
         Ok((schema, batches))
     })?;
     combine(schema, batches)
@@ -113,8 +121,9 @@ fn combine(schema: SchemaRef, mut batches: Vec<RecordBatch>) -> Result<RecordBat
     let batch = match batches.len() {
         0 => return Err(CodecError::bad(NO_ROWS)),
         1 => batches.pop().expect("one batch"),
-        _ => concat_batches(&schema, &batches)
-            .map_err(|e| CodecError::bad(format!("cannot combine the Arrow record batches: {e}")))?,
+        _ => concat_batches(&schema, &batches).map_err(|e| {
+            CodecError::bad(format!("cannot combine the Arrow record batches: {e}"))
+        })?,
     };
     Ok(batch)
 }
@@ -159,7 +168,10 @@ mod tests {
         let file = w.into_inner().unwrap();
         assert_eq!(decode_arrow_file(&file).unwrap_err().to_string(), NO_ROWS);
         let e = decode_arrow_file(b"ARROW1 garbage").unwrap_err();
-        assert!(matches!(e, CodecError::BadRequest(ref m) if m.contains("Arrow")), "{e}");
+        assert!(
+            matches!(e, CodecError::BadRequest(ref m) if m.contains("Arrow")),
+            "{e}"
+        );
         let e = decode_arrow_stream(b"\xff\xff\xff\xffjunk").unwrap_err();
         assert!(e.to_string().contains("Arrow IPC stream"), "{e}");
         // Truncations of a valid file/stream never panic or allocate wildly.

@@ -63,7 +63,10 @@ impl<'b, 'a> Column<'b, 'a> {
     fn observe(&mut self, row: usize, v: &'b J<'a>) -> Result<(), CodecError> {
         self.cells[row] = v;
         self.kind.observe(v).map_err(|(a, b)| {
-            CodecError::bad(format!("column '{}' mixes {a} and {b} (row {row})", self.name))
+            CodecError::bad(format!(
+                "column '{}' mixes {a} and {b} (row {row})",
+                self.name
+            ))
         })
     }
 }
@@ -91,7 +94,11 @@ pub(crate) fn decode_records(rows: &[J<'_>]) -> Result<RecordBatch, CodecError> 
                 _ => match cols.iter().position(|c| c.name == key) {
                     Some(i) => i,
                     None => {
-                        cols.push(Column { name: key, kind: Kind::Null, cells: vec![&NULL; n] });
+                        cols.push(Column {
+                            name: key,
+                            kind: Kind::Null,
+                            cells: vec![&NULL; n],
+                        });
                         cols.len() - 1
                     }
                 },
@@ -117,17 +124,19 @@ pub(crate) fn decode_columnar(pairs: &[(Cow<'_, str>, J<'_>)]) -> Result<RecordB
         };
         match n {
             None => n = Some((items.len(), key)),
-            Some((len, first)) if len != items.len() => {
-                return Err(CodecError::bad(format!(
-                    "legacy Wallaroo JSON: column '{key}' has {} rows but column '{first}' has {len}",
-                    items.len()
-                )))
-            }
+            Some((len, first)) if len != items.len() => return Err(CodecError::bad(format!(
+                "legacy Wallaroo JSON: column '{key}' has {} rows but column '{first}' has {len}",
+                items.len()
+            ))),
             Some(_) => {}
         }
         // A repeated key replaces the earlier column (like json.loads).
         cols.retain(|c| c.name != key);
-        let mut col = Column { name: key, kind: Kind::Null, cells: vec![&NULL; items.len()] };
+        let mut col = Column {
+            name: key,
+            kind: Kind::Null,
+            cells: vec![&NULL; items.len()],
+        };
         for (r, item) in items.iter().enumerate() {
             col.observe(r, item)?;
         }
@@ -167,9 +176,19 @@ mod tests {
         let body = br#"[{"t":[1.5,2],"i":3,"s":"a","b":true,"o":{"k":[1,2]},"n":null,"e":[]},
                         {"t":[3,4],"i":-1,"s":null,"b":false,"o":{"k":"v"},"x":[[1],[2.5]]}]"#;
         let b = decode_pandas_records(body).unwrap();
-        let names: Vec<_> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<_> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         assert_eq!(names, ["t", "i", "s", "b", "o", "n", "e", "x"]);
-        let types: Vec<_> = b.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+        let types: Vec<_> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
         assert_eq!(
             types,
             [
@@ -184,7 +203,10 @@ mod tests {
             ]
         );
         let t = b.column(0).as_list::<i32>();
-        assert_eq!(t.value(1).as_primitive::<Float64Type>().values(), &[3.0, 4.0]);
+        assert_eq!(
+            t.value(1).as_primitive::<Float64Type>().values(),
+            &[3.0, 4.0]
+        );
         assert_eq!(b.column(1).as_primitive::<Int64Type>().values(), &[3, -1]);
         assert!(b.column(2).is_null(1));
         assert_eq!(b.column(4).as_string::<i32>().value(0), r#"{"k":[1,2]}"#);
@@ -208,15 +230,25 @@ mod tests {
 
     #[test]
     fn columnar_wallaroo_json() {
-        let b = decode_wallaroo_json(br#"{"tensor":[[1,2],[3,4],[5,6]],"id":["a","b","c"]}"#)
-            .unwrap();
+        let b =
+            decode_wallaroo_json(br#"{"tensor":[[1,2],[3,4],[5,6]],"id":["a","b","c"]}"#).unwrap();
         assert_eq!(b.num_rows(), 3);
         assert_eq!(b.schema().field(0).data_type(), &list_of(DataType::Int64));
-        let e = decode_wallaroo_json(br#"{"a":[1,2],"b":[1]}"#).unwrap_err().to_string();
-        assert_eq!(e, "legacy Wallaroo JSON: column 'b' has 1 rows but column 'a' has 2");
+        let e = decode_wallaroo_json(br#"{"a":[1,2],"b":[1]}"#)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "legacy Wallaroo JSON: column 'b' has 1 rows but column 'a' has 2"
+        );
         let e = decode_wallaroo_json(br#"{"a":3}"#).unwrap_err().to_string();
         assert!(e.contains("'a' must be a list"), "{e}");
-        assert_eq!(decode_wallaroo_json(br#"{"a":[]}"#).unwrap_err().to_string(), NO_ROWS);
+        assert_eq!(
+            decode_wallaroo_json(br#"{"a":[]}"#)
+                .unwrap_err()
+                .to_string(),
+            NO_ROWS
+        );
         assert_eq!(decode_wallaroo_json(br#"[{"a":1}]"#).unwrap().num_rows(), 1);
     }
 

@@ -26,7 +26,9 @@ pub fn encode_arrow(batch: &RecordBatch, separator: Option<&str>) -> Result<Vec<
 
 /// Writes a batch as an Arrow IPC file.
 pub(crate) fn write_ipc_file(batch: &RecordBatch) -> Result<Vec<u8>, CodecError> {
-    let err = |e: arrow::error::ArrowError| CodecError::unsupported(format!("cannot encode the Arrow response: {e}"));
+    let err = |e: arrow::error::ArrowError| {
+        CodecError::unsupported(format!("cannot encode the Arrow response: {e}"))
+    };
     let mut buf = Vec::with_capacity(batch.get_array_memory_size() + 1024);
     let mut w = FileWriter::try_new(&mut buf, &batch.schema()).map_err(err)?;
     w.write(batch).map_err(err)?;
@@ -76,7 +78,10 @@ fn nested_batch(batch: &RecordBatch) -> Result<RecordBatch, CodecError> {
                     .map(|(i, name)| Arc::new(schema.field(*i).clone().with_name(*name)))
                     .collect::<Vec<_>>()
                     .into();
-                let children = members.iter().map(|(i, _)| batch.column(*i).clone()).collect();
+                let children = members
+                    .iter()
+                    .map(|(i, _)| batch.column(*i).clone())
+                    .collect();
                 let s = StructArray::try_new_with_length(
                     child_fields.clone(),
                     children,
@@ -86,7 +91,11 @@ fn nested_batch(batch: &RecordBatch) -> Result<RecordBatch, CodecError> {
                 .map_err(|e| {
                     CodecError::unsupported(format!("cannot build the '{group}' struct: {e}"))
                 })?;
-                fields.push(Arc::new(Field::new(group, DataType::Struct(child_fields), false)));
+                fields.push(Arc::new(Field::new(
+                    group,
+                    DataType::Struct(child_fields),
+                    false,
+                )));
                 columns.push(Arc::new(s));
             }
         }
@@ -149,7 +158,8 @@ mod tests {
 
     fn sample() -> RecordBatch {
         let meta = HashMap::from([("tensor_type".to_string(), r#"{"shape":[2]}"#.to_string())]);
-        let tensor = ListArray::from_iter_primitive::<Float32Type, _, _>([Some(vec![Some(1.0), Some(2.5)])]);
+        let tensor =
+            ListArray::from_iter_primitive::<Float32Type, _, _>([Some(vec![Some(1.0), Some(2.5)])]);
         let fields = vec![
             Field::new("time", DataType::Int64, false),
             Field::new("in.tensor", tensor.data_type().clone(), true).with_metadata(meta),
@@ -172,9 +182,16 @@ mod tests {
     fn nested_round_trip_keeps_metadata() {
         let b = sample();
         let back = read(&encode_arrow(&b, None).unwrap());
-        let names: Vec<_> = back.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<_> = back
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         assert_eq!(names, ["time", "in", "out"]);
-        let DataType::Struct(inner) = back.schema().field(1).data_type().clone() else { panic!() };
+        let DataType::Struct(inner) = back.schema().field(1).data_type().clone() else {
+            panic!()
+        };
         assert_eq!(inner[0].name(), "tensor");
         assert_eq!(inner[0].metadata()["tensor_type"], r#"{"shape":[2]}"#);
         assert!(!back.schema().field(1).is_nullable());
@@ -184,9 +201,17 @@ mod tests {
     #[test]
     fn flat_with_other_separator() {
         let back = read(&encode_arrow(&sample(), Some("_")).unwrap());
-        let names: Vec<_> = back.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<_> = back
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         assert_eq!(names, ["time", "in_tensor", "out_y"]);
-        assert_eq!(back.schema().field(1).metadata()["tensor_type"], r#"{"shape":[2]}"#);
+        assert_eq!(
+            back.schema().field(1).metadata()["tensor_type"],
+            r#"{"shape":[2]}"#
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ use super::layout::{flat_name, nest, Slot};
 /// batch's column order.
 pub fn encode_json(batch: &RecordBatch, separator: Option<&str>) -> Vec<u8> {
     let schema = batch.schema();
-    let cells: Vec<Box<dyn Cell + '_>> = batch.columns().iter().map(|c| writer(c.as_ref())).collect();
+    let cells: Vec<Box<dyn Cell + '_>> =
+        batch.columns().iter().map(|c| writer(c.as_ref())).collect();
     let entries: Vec<Entry> = match separator {
         Some(sep) => (0..schema.fields().len())
             .map(|i| Entry::Col(key_bytes(&flat_name(schema.field(i).name(), sep)), i))
@@ -33,7 +34,10 @@ pub fn encode_json(batch: &RecordBatch, separator: Option<&str>) -> Vec<u8> {
                 Slot::Top(i) => Entry::Col(key_bytes(schema.field(i).name()), i),
                 Slot::Group(g, members) => Entry::Group(
                     key_bytes(g),
-                    members.into_iter().map(|(i, name)| (key_bytes(name), i)).collect(),
+                    members
+                        .into_iter()
+                        .map(|(i, name)| (key_bytes(name), i))
+                        .collect(),
                 ),
             })
             .collect(),
@@ -153,7 +157,10 @@ fn plain_writer(array: &dyn Array) -> Box<dyn Cell + '_> {
             })
         }
         DataType::Dictionary(_, _) => match array.as_any_dictionary_opt() {
-            Some(dict) => Box::new(Dict { keys: dict.normalized_keys(), values: writer(dict.values().as_ref()) }),
+            Some(dict) => Box::new(Dict {
+                keys: dict.normalized_keys(),
+                values: writer(dict.values().as_ref()),
+            }),
             None => Box::new(Fallback::new(array)),
         },
         _ => Box::new(Fallback::new(array)),
@@ -244,7 +251,10 @@ struct List<'a, O: OffsetSizeTrait> {
 }
 impl<'a, O: OffsetSizeTrait> List<'a, O> {
     fn new(list: &'a GenericListArray<O>) -> Self {
-        List { offsets: list.value_offsets(), child: writer(list.values().as_ref()) }
+        List {
+            offsets: list.value_offsets(),
+            child: writer(list.values().as_ref()),
+        }
     }
 }
 impl<O: OffsetSizeTrait> Cell for List<'_, O> {
@@ -260,7 +270,10 @@ struct FixedList<'a> {
 }
 impl<'a> FixedList<'a> {
     fn new(list: &'a FixedSizeListArray) -> Self {
-        FixedList { list, child: writer(list.values().as_ref()) }
+        FixedList {
+            list,
+            child: writer(list.values().as_ref()),
+        }
     }
 }
 impl Cell for FixedList<'_> {

@@ -171,10 +171,18 @@ fn build_list(inner: &Kind, cells: &[&J<'_>]) -> Result<ArrayRef, CodecError> {
     offsets.push(0);
     let total: usize = cells
         .iter()
-        .map(|c| if let J::Arr(items) = c { items.len() } else { 0 })
+        .map(|c| {
+            if let J::Arr(items) = c {
+                items.len()
+            } else {
+                0
+            }
+        })
         .sum();
     if i32::try_from(total).is_err() {
-        return Err(CodecError::bad("the request has too many list elements in one column"));
+        return Err(CodecError::bad(
+            "the request has too many list elements in one column",
+        ));
     }
     let mut children: Vec<&J<'_>> = Vec::with_capacity(total);
     let mut valid: Option<Vec<bool>> = None;

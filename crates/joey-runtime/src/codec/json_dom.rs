@@ -177,7 +177,9 @@ mod tests {
     #[test]
     fn keeps_key_order_and_borrows() {
         let body = br#"{"z": 1, "a": [1.5, -2, 18446744073709551615], "m": "x\"y", "n": null}"#;
-        let J::Obj(pairs) = parse(body).unwrap() else { panic!() };
+        let J::Obj(pairs) = parse(body).unwrap() else {
+            panic!()
+        };
         let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_ref()).collect();
         assert_eq!(keys, ["z", "a", "m", "n"]);
         assert!(matches!(pairs[0].0, Cow::Borrowed(_)));

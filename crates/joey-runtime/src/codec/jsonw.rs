@@ -93,7 +93,15 @@ mod tests {
 
     #[test]
     fn escapes_like_serde_json() {
-        for v in ["plain", "q\"uote", "back\\slash", "nl\n\t\r\u{8}\u{c}", "\u{1}\u{1f}", "é☃🦀", ""] {
+        for v in [
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "nl\n\t\r\u{8}\u{c}",
+            "\u{1}\u{1f}",
+            "é☃🦀",
+            "",
+        ] {
             assert_eq!(s(v), serde_json::to_string(v).unwrap(), "{v:?}");
         }
     }

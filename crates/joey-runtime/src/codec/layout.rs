@@ -57,9 +57,19 @@ mod tests {
 
     #[test]
     fn groups_by_first_dot() {
-        let names = ["time", "in.a.b", "out.y", "in.c", "out_m2.y", "anomaly.count"];
+        let names = [
+            "time",
+            "in.a.b",
+            "out.y",
+            "in.c",
+            "out_m2.y",
+            "anomaly.count",
+        ];
         let schema = Schema::new(
-            names.iter().map(|n| Field::new(*n, DataType::Int64, true)).collect::<Vec<_>>(),
+            names
+                .iter()
+                .map(|n| Field::new(*n, DataType::Int64, true))
+                .collect::<Vec<_>>(),
         );
         assert_eq!(
             nest(&schema),

@@ -79,13 +79,18 @@ fn parse_media(value: &str) -> (String, Option<String>) {
     let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     let format = parts.find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case("format").then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+        k.trim()
+            .eq_ignore_ascii_case("format")
+            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
     });
     (essence, format)
 }
 
 fn is_arrow_media(essence: &str) -> bool {
-    matches!(essence, ARROW_FILE_MEDIA_TYPE | ARROW_STREAM_MEDIA_TYPE | "application/vnd.apache.arrow")
+    matches!(
+        essence,
+        ARROW_FILE_MEDIA_TYPE | ARROW_STREAM_MEDIA_TYPE | "application/vnd.apache.arrow"
+    )
 }
 
 /// JSON body: an object is the column-oriented Wallaroo form, anything else pandas-records.
@@ -116,7 +121,10 @@ fn sniff_arrow(body: &[u8]) -> Option<RequestFormat> {
 /// * no header, `application/octet-stream` or `text/plain` → Arrow if the body has the Arrow
 ///   file/stream signature, else JSON as above;
 /// * any other media type → `Unsupported`.
-pub fn request_format(content_type: Option<&str>, body: &[u8]) -> Result<RequestFormat, CodecError> {
+pub fn request_format(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<RequestFormat, CodecError> {
     let (essence, format) = parse_media(content_type.unwrap_or(""));
     match essence.as_str() {
         e if is_arrow_media(e) => Ok(sniff_arrow(body).unwrap_or(RequestFormat::ArrowStream)),

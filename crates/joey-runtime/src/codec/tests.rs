@@ -16,19 +16,37 @@ use super::*;
 fn request_formats() {
     use RequestFormat::*;
     let f = |ct: Option<&str>, body: &[u8]| request_format(ct, body).unwrap();
-    assert_eq!(f(Some("application/json; format=pandas-records"), b"[]"), PandasRecords);
-    assert_eq!(f(Some("Application/JSON; Format=Wallaroo"), b"[]"), WallarooJson);
+    assert_eq!(
+        f(Some("application/json; format=pandas-records"), b"[]"),
+        PandasRecords
+    );
+    assert_eq!(
+        f(Some("Application/JSON; Format=Wallaroo"), b"[]"),
+        WallarooJson
+    );
     assert_eq!(f(Some("application/json"), b" [{}]"), PandasRecords);
     assert_eq!(f(Some("application/json"), b"\n{\"a\":[1]}"), WallarooJson);
     assert_eq!(f(None, b"{\"a\":[1]}"), WallarooJson);
     assert_eq!(f(None, b"[{\"a\":1}]"), PandasRecords);
     assert_eq!(f(Some(ARROW_FILE_MEDIA_TYPE), b"ARROW1\0\0"), ArrowFile);
-    assert_eq!(f(Some(ARROW_FILE_MEDIA_TYPE), b"\xff\xff\xff\xff"), ArrowStream);
-    assert_eq!(f(Some(ARROW_STREAM_MEDIA_TYPE), b"\xff\xff\xff\xff"), ArrowStream);
+    assert_eq!(
+        f(Some(ARROW_FILE_MEDIA_TYPE), b"\xff\xff\xff\xff"),
+        ArrowStream
+    );
+    assert_eq!(
+        f(Some(ARROW_STREAM_MEDIA_TYPE), b"\xff\xff\xff\xff"),
+        ArrowStream
+    );
     assert_eq!(f(None, b"ARROW1"), ArrowFile);
-    assert_eq!(f(Some("application/octet-stream"), b"\xff\xff\xff\xff"), ArrowStream);
+    assert_eq!(
+        f(Some("application/octet-stream"), b"\xff\xff\xff\xff"),
+        ArrowStream
+    );
     let e = request_format(Some("text/csv"), b"a,b").unwrap_err();
-    assert!(matches!(e, CodecError::Unsupported(ref m) if m.contains("text/csv")), "{e}");
+    assert!(
+        matches!(e, CodecError::Unsupported(ref m) if m.contains("text/csv")),
+        "{e}"
+    );
     let e = request_format(Some("application/json; format=split"), b"{}").unwrap_err();
     assert!(matches!(e, CodecError::Unsupported(_)));
 }
@@ -37,10 +55,22 @@ fn request_formats() {
 fn response_formats() {
     use ResponseFormat::*;
     assert_eq!(response_format(None), PandasRecords);
-    assert_eq!(response_format(Some("application/vnd.apache.arrow.file")), Arrow);
-    assert_eq!(response_format(Some("application/json; format=pandas-records")), PandasRecords);
-    assert_eq!(response_format(Some("application/json; format=wallaroo")), WallarooJson);
-    assert_eq!(response_format(Some("text/html, application/vnd.apache.arrow.file;q=0.9")), Arrow);
+    assert_eq!(
+        response_format(Some("application/vnd.apache.arrow.file")),
+        Arrow
+    );
+    assert_eq!(
+        response_format(Some("application/json; format=pandas-records")),
+        PandasRecords
+    );
+    assert_eq!(
+        response_format(Some("application/json; format=wallaroo")),
+        WallarooJson
+    );
+    assert_eq!(
+        response_format(Some("text/html, application/vnd.apache.arrow.file;q=0.9")),
+        Arrow
+    );
     assert_eq!(response_format(Some("*/*")), PandasRecords);
     assert_eq!(Arrow.content_type(), ARROW_FILE_MEDIA_TYPE);
 }
@@ -61,8 +91,10 @@ fn response_batch() -> RecordBatch {
     ]);
     let fields = vec![
         Field::new("time", DataType::Int64, false),
-        Field::new("in.tensor", tensor.data_type().clone(), true).with_metadata(meta(r#"{"shape":[2]}"#)),
-        Field::new("out.dense_1", dense.data_type().clone(), true).with_metadata(meta(r#"{"shape":[1]}"#)),
+        Field::new("in.tensor", tensor.data_type().clone(), true)
+            .with_metadata(meta(r#"{"shape":[2]}"#)),
+        Field::new("out.dense_1", dense.data_type().clone(), true)
+            .with_metadata(meta(r#"{"shape":[1]}"#)),
         Field::new("anomaly.count", DataType::UInt32, false),
         Field::new("anomaly.too_high", DataType::Boolean, true),
         Field::new("metadata.last_model", DataType::Utf8, false),
@@ -95,27 +127,49 @@ fn nested_json() {
 
 #[test]
 fn flat_json_with_separators() {
-    let b = select(&response_batch(), &DatasetParams::from_query(Some("dataset[]=time&dataset[]=out&dataset[]=anomaly.count")).unwrap());
+    let b = select(
+        &response_batch(),
+        &DatasetParams::from_query(Some("dataset[]=time&dataset[]=out&dataset[]=anomaly.count"))
+            .unwrap(),
+    );
     let out = String::from_utf8(encode_json(&b, Some("."))).unwrap();
     assert_eq!(
         out,
         r#"[{"time":1701377058894,"out.dense_1":[0.0014974177],"anomaly.count":0},{"time":1701377058894,"out.dense_1":[0.99300325],"anomaly.count":1}]"#
     );
     let out = String::from_utf8(encode_json(&b, Some("/"))).unwrap();
-    assert!(out.starts_with(r#"[{"time":1701377058894,"out/dense_1":"#), "{out}");
+    assert!(
+        out.starts_with(r#"[{"time":1701377058894,"out/dense_1":"#),
+        "{out}"
+    );
     assert_eq!(encode_json(&b.slice(0, 0), None), b"[]");
 }
 
 #[test]
 fn json_of_other_types() {
     let dict: DictionaryArray<Int32Type> = vec!["a", "b", "a"].into_iter().collect();
-    let inner: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.5), None, Some(f64::INFINITY)]));
-    let st = StructArray::try_new(vec![Field::new("v", DataType::Float64, true)].into(), vec![inner], None).unwrap();
+    let inner: ArrayRef = Arc::new(Float64Array::from(vec![
+        Some(1.5),
+        None,
+        Some(f64::INFINITY),
+    ]));
+    let st = StructArray::try_new(
+        vec![Field::new("v", DataType::Float64, true)].into(),
+        vec![inner],
+        None,
+    )
+    .unwrap();
     let b = RecordBatch::try_from_iter([
         ("in.d", Arc::new(dict) as ArrayRef),
         ("in.s", Arc::new(st) as ArrayRef),
-        ("in.x", Arc::new(Float32Array::from(vec![0.1, 1e20, -0.0])) as ArrayRef),
-        ("in.q", Arc::new(StringArray::from(vec!["\"\n", "é", "\u{1}"])) as ArrayRef),
+        (
+            "in.x",
+            Arc::new(Float32Array::from(vec![0.1, 1e20, -0.0])) as ArrayRef,
+        ),
+        (
+            "in.q",
+            Arc::new(StringArray::from(vec!["\"\n", "é", "\u{1}"])) as ArrayRef,
+        ),
     ])
     .unwrap();
     let out = String::from_utf8(encode_json(&b, Some("."))).unwrap();
@@ -124,7 +178,10 @@ fn json_of_other_types() {
     assert_eq!(v[2]["in.d"], "a");
     assert_eq!(v[0]["in.s"], serde_json::json!({"v": 1.5}));
     assert!(v[1]["in.s"]["v"].is_null() && v[2]["in.s"]["v"].is_null());
-    assert!(out.contains(r#""in.x":0.1,"#) && out.contains("1e20"), "{out}");
+    assert!(
+        out.contains(r#""in.x":0.1,"#) && out.contains("1e20"),
+        "{out}"
+    );
     assert_eq!(v[0]["in.q"], "\"\n");
     assert_eq!(v[2]["in.q"], "\u{1}");
 }
