@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pyarrow as pa
 import pytest
 import requests
@@ -225,7 +225,7 @@ def deploy_pipeline(server: JoeyServer, token: str, ws: int, steps: list, prefix
     return d
 
 
-# ---- inference payloads -------------------------------------------------------------------
+# ---- inference payloads and the tiny model's expected outputs -------------------------------------------------------------------
 
 
 def arrow_file(table: pa.Table) -> bytes:
@@ -255,3 +255,19 @@ def assert_engine_error(r: requests.Response, status: int, error: Optional[str] 
     if error is not None:
         assert body["error"] == error, body
     return body
+
+
+# tiny_ccfraud.onnx: sigmoid(x @ W + 0.125), W[i] = ((i % 7) - 3) / 8 (fixtures/README.md).
+W = np.array([((i % 7) - 3) / 8 for i in range(29)], dtype=np.float32)
+ROWS = [[((r * 29 + i) % 11 - 5) / 4 for i in range(29)] for r in range(5)]  # five distinct rows
+
+
+def tiny_out(row) -> np.float32:
+    """sigmoid(x @ W + 0.125) in float32, as the fixture computes it."""
+    z = np.float32(np.dot(np.asarray(row, dtype=np.float32), W) + np.float32(0.125))
+    return np.float32(1) / (np.float32(1) + np.exp(-z, dtype=np.float32))
+
+
+def close32(got, want) -> bool:
+    """Equal up to float32 summation order (numpy's dot vs ONNX Runtime's MatMul): a few ulps."""
+    return abs(float(got) - float(want)) <= 2e-6 * abs(float(want))

@@ -4,7 +4,9 @@
 # With no path among the args it runs the whole of compat/ (e.g. `compat/run.sh -k device`);
 # with paths (`compat/run.sh compat/test_auth.py::test_userinfo`) it runs just those.
 # Env: JOEY_BIN (default target/debug/joey), JOEY_COMPAT_DATABASE_URL (run on PostgreSQL),
-# JOEY_COMPAT_KEEP=1 (keep the temp data dirs and server logs).
+# JOEY_COMPAT_KEEP=1 (keep the temp data dirs and server logs), JOEY_SHARED_DATA (the third-party
+# reference data, default ../shared/data). Tests that read it are marked `shared`: CI runs
+# `compat/run.sh -m "not shared"` (needs nothing outside the repo) and `compat/run.sh -m shared`.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py="$repo/.venv-compat/bin/pytest"

@@ -130,6 +130,8 @@ pub struct ModelVersion {
     pub signature: Option<Signature>,
     pub created_by: String,
     pub created_at_ms: i64,
+    /// Whether an active deployment uses this version.
+    pub deployed: bool,
 }
 
 impl ModelVersion {

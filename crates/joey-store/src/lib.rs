@@ -58,6 +58,16 @@ impl SqlStore {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT
+    /// when another connection committed in between, and the busy timeout cannot retry that.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db),
+            Backend::Postgres => self.pool.begin().await.map_err(db),
+        }
+    }
 }
 
 fn backend_of(url: &str) -> Result<Backend, Error> {

@@ -10,7 +10,9 @@ use sqlx::Row;
 use crate::{db, SqlStore};
 
 const VERSION_COLS: &str = "v.model_version_id, v.model_id, v.version, m.name, m.workspace_id, v.sha, v.file_name, v.size, \
-     v.status, v.visibility, v.conversion, v.error_summary, v.signature, v.created_by, v.created_at";
+     v.status, v.visibility, v.conversion, v.error_summary, v.signature, v.created_by, v.created_at, \
+     (select count(*) from deployment d join pipeline_version_model pvm on pvm.pipeline_version_id = d.pipeline_version_id \
+      where d.active = 1 and pvm.model_version_id = v.model_version_id) as deployed_n";
 const VERSION_FROM: &str = "from model_version v join model m on m.model_id = v.model_id";
 const CONFIG_COLS: &str = "model_config_id, model_version_id, runtime, tensor_fields, filter_threshold, input_schema, \
      output_schema, batch_config, dynamic_batching, continuous_batching, openai";
@@ -54,6 +56,7 @@ fn version(r: &AnyRow) -> Result<ModelVersion> {
         signature: json_opt(r, "signature")?.map(serde_json::from_value).transpose().map_err(Error::internal)?,
         created_by: r.try_get("created_by").map_err(db)?,
         created_at_ms: r.try_get("created_at").map_err(db)?,
+        deployed: r.try_get::<i64, _>("deployed_n").map_err(db)? > 0,
     })
 }
 
@@ -77,7 +80,7 @@ fn config(r: &AnyRow) -> Result<ModelConfig> {
 #[async_trait]
 impl ModelStore for SqlStore {
     async fn create_model_version(&self, new: NewModelVersion, now_ms: i64) -> Result<(ModelVersion, ModelConfig)> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         let existing = sqlx::query("select model_id from model where workspace_id = $1 and name = $2")
             .bind(new.workspace_id)
             .bind(&new.name)
@@ -218,7 +221,7 @@ impl ModelStore for SqlStore {
     }
 
     async fn insert_config(&self, cfg: &ModelConfig, now_ms: i64) -> Result<ModelConfig> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         let id = insert_config(&mut tx, cfg, now_ms).await?;
         tx.commit().await.map_err(db)?;
         Ok(ModelConfig { id, ..cfg.clone() })
@@ -245,7 +248,7 @@ impl ModelStore for SqlStore {
     }
 
     async fn delete_model_versions(&self, version_ids: &[i64]) -> Result<Freed> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         let mut candidates: Vec<(String, i64)> = Vec::new();
         for id in version_ids {
             let row = sqlx::query("delete from model_version where model_version_id = $1 returning sha, size, model_id")

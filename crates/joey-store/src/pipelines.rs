@@ -57,7 +57,7 @@ fn deployment(r: &AnyRow) -> Result<Deployment> {
 #[async_trait]
 impl PipelineStore for SqlStore {
     async fn create_pipeline_version(&self, workspace_id: i64, name: &str, created_by: &str, definition: &Value, model_version_ids: &[i64], now_ms: i64) -> Result<(Pipeline, PipelineVersion)> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         let existing = sqlx::query("select pipeline_id from pipeline where workspace_id = $1 and name = $2")
             .bind(workspace_id)
             .bind(name)
@@ -150,14 +150,14 @@ impl PipelineStore for SqlStore {
     }
 
     async fn delete_pipeline(&self, id: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         sqlx::query("delete from deployment where pipeline_id = $1").bind(id).execute(&mut *tx).await.map_err(db)?;
         sqlx::query("delete from pipeline where pipeline_id = $1").bind(id).execute(&mut *tx).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
     async fn delete_pipeline_versions(&self, ids: &[i64]) -> Result<()> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         for id in ids {
             sqlx::query("delete from deployment where pipeline_version_id = $1 and active = 0").bind(id).execute(&mut *tx).await.map_err(db)?;
             sqlx::query("delete from pipeline_version where pipeline_version_id = $1").bind(id).execute(&mut *tx).await.map_err(db)?;

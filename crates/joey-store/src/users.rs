@@ -66,7 +66,7 @@ impl UserStore for SqlStore {
     }
 
     async fn update_user(&self, user: &User) -> Result<()> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "update app_user set first_name = $2, last_name = $3, email = $4, enabled = $5, is_admin = $6, updated_at = $7 where user_id = $1",
         )

@@ -12,7 +12,7 @@ use crate::{db, SqlStore};
 #[async_trait]
 impl WorkspaceStore for SqlStore {
     async fn create_workspace(&self, name: &str, owner: &str, now_ms: i64) -> Result<Workspace> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(&format!(
             "insert into workspace (name, created_by, archived, created_at, updated_at) values ($1, $2, 0, $3, $3) returning {WORKSPACE_COLS}"
         ))

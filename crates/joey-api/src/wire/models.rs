@@ -25,7 +25,7 @@ pub fn model_version(v: &ModelVersion) -> Value {
         "conversion": v.conversion, "status": v.status.as_str(), "image_path": null, "task_id": null,
         "file_info": {"version": v.version, "sha": v.sha, "file_name": v.file_name, "size": v.size},
         "created_on_version": env!("CARGO_PKG_VERSION"), "created_by": v.created_by,
-        "created_at": ms(v.created_at_ms), "deployed": false, "error_summary": v.error_summary,
+        "created_at": ms(v.created_at_ms), "deployed": v.deployed, "error_summary": v.error_summary,
         "signature": v.signature,
     })
 }

@@ -21,7 +21,7 @@ pub fn pipeline_record(p: &Pipeline) -> Value {
 /// `LegacyPipelineVersion`.
 pub fn legacy_version(p: &Pipeline, v: &PipelineVersion) -> Value {
     json!({"id": v.id.to_string(), "workspace_id": p.workspace_id, "created_at": ms(v.created_at_ms), "created_by": v.created_by,
-           "created_on_version": env!("CARGO_PKG_VERSION"), "steps": v.definition.get("steps").cloned().unwrap_or(json!([])),
+           "created_on_version": env!("CARGO_PKG_VERSION"), "steps": v.definition,
            "version": v.version, "definition": v.definition, "pipeline_version_pk_id": v.id})
 }
 

@@ -30,6 +30,28 @@ fn push(fields: &mut Vec<Field>, cols: &mut Vec<ArrayRef>, prefix: &str, batch: 
     }
 }
 
+/// The reference engine echoes inputs as variable-size lists (`list<item: float> not null`),
+/// whatever list kind the request used.
+fn push_echo(fields: &mut Vec<Field>, cols: &mut Vec<ArrayRef>, batch: &RecordBatch) -> Result<(), ArrowError> {
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        let target = variable_lists(f.data_type());
+        let col = if &target == f.data_type() { c.clone() } else { arrow::compute::cast(c, &target)? };
+        let nullable = f.is_nullable() && col.null_count() > 0;
+        fields.push(Field::new(format!("in.{}", f.name()), target, nullable).with_metadata(f.metadata().clone()));
+        cols.push(col);
+    }
+    Ok(())
+}
+
+fn variable_lists(t: &DataType) -> DataType {
+    match t {
+        DataType::FixedSizeList(inner, _) | DataType::List(inner) | DataType::LargeList(inner) => {
+            DataType::List(Arc::new(Field::new("item", variable_lists(inner.data_type()), true)))
+        }
+        other => other.clone(),
+    }
+}
+
 fn repeated_str(n: usize, s: &str) -> ArrayRef {
     Arc::new(StringArray::from(vec![s; n]))
 }
@@ -49,7 +71,7 @@ pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     let n = p.input.num_rows();
     let mut fields = vec![Field::new("time", DataType::Int64, false)];
     let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![p.time_ms; n]))];
-    push(&mut fields, &mut cols, "in", p.input);
+    push_echo(&mut fields, &mut cols, p.input)?;
     push(&mut fields, &mut cols, "out", p.output);
     for (name, b) in &p.shadows {
         push(&mut fields, &mut cols, &format!("out_{name}"), b);
@@ -61,7 +83,8 @@ pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     }
     let flags = evaluate(p.checks, &fields, &cols, n);
     let counts: UInt32Array = (0..n).map(|r| Some(flags.iter().filter(|(_, f)| f[r]).count() as u32)).collect();
-    fields.push(Field::new("anomaly.count", DataType::UInt32, false));
+    let scalar_shape = std::collections::HashMap::from([("tensor_type".to_string(), r#"{"shape":[]}"#.to_string())]);
+    fields.push(Field::new("anomaly.count", DataType::UInt32, false).with_metadata(scalar_shape));
     cols.push(Arc::new(counts));
     for (name, f) in flags {
         fields.push(Field::new(format!("anomaly.{name}"), DataType::Boolean, false));
@@ -72,12 +95,13 @@ pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     cols.push(repeated_str(n, &last));
     fields.push(Field::new("metadata.pipeline_version", DataType::Utf8, false));
     cols.push(repeated_str(n, p.pipeline_version));
-    let mut el = ListBuilder::new(UInt64Builder::new());
+    let steps = Arc::new(Field::new("steps", DataType::UInt64, false));
+    let mut el = ListBuilder::new(UInt64Builder::new()).with_field(steps.clone());
     for _ in 0..n {
         el.values().append_slice(&p.elapsed);
         el.append(true);
     }
-    fields.push(Field::new("metadata.elapsed", DataType::List(Arc::new(Field::new("item", DataType::UInt64, true))), false));
+    fields.push(Field::new("metadata.elapsed", DataType::List(steps), false));
     cols.push(Arc::new(el.finish()));
     fields.push(Field::new("metadata.dropped", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false));
     cols.push(list_of_strings(n, &[]));
