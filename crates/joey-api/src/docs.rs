@@ -27,8 +27,10 @@ use crate::{keycloak, v1, AppState};
         v1::pipelines::get_pipeline_internal_url, v1::pipelines::get_topic_name, v1::pipelines::get_pipeline_topic_name,
         crate::infer::infer, crate::infer::infer_short, crate::infer::infer_edge,
         keycloak::admin::find, keycloak::admin::read, keycloak::admin::replace,
+        crate::graphql::graphql,
+        crate::logs::partitions, crate::logs::records, crate::logs::get_logs,
     ),
-    tags((name = "user"), (name = "model"), (name = "pipelines"), (name = "inference"), (name = "admin"), (name = "plateau"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
+    tags((name = "user"), (name = "model"), (name = "pipelines"), (name = "inference"), (name = "admin"), (name = "plateau"), (name = "logs"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
 )]
 struct ApiDoc;
 

@@ -59,7 +59,7 @@ pub async fn infer(State(s): State<AppState>, Path((deployment, pipeline)): Path
     let c = caller(&s, &headers).await?;
     let live = live_by_name(&s, &deployment, &pipeline)?;
     authorize(&s, &c, &live).await?;
-    run(&live, &headers, q.as_deref(), body).await
+    run(&s, &live, &headers, q.as_deref(), body).await
 }
 
 /// Alias of [`infer`] at `/infer/{deployment}/{pipeline}`.
@@ -74,7 +74,7 @@ pub async fn infer_edge(State(s): State<AppState>, Path(pipeline): Path<String>,
     let c = caller(&s, &headers).await?;
     for live in s.deployments.by_pipeline_name(&pipeline) {
         if authorize(&s, &c, &live).await.is_ok() {
-            return run(&live, &headers, q.as_deref(), body).await;
+            return run(&s, &live, &headers, q.as_deref(), body).await;
         }
     }
     Err(engine_err(Error::not_found("Deployment not found")))
@@ -87,7 +87,7 @@ fn codec_err(e: CodecError) -> ApiError {
     }
 }
 
-async fn run(live: &LiveDeployment, headers: &HeaderMap, query: Option<&str>, body: Bytes) -> Result<Response, ApiError> {
+async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Option<&str>, body: Bytes) -> Result<Response, ApiError> {
     let started = Instant::now();
     let params = DatasetParams::from_query(query).map_err(codec_err)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
@@ -99,11 +99,21 @@ async fn run(live: &LiveDeployment, headers: &HeaderMap, query: Option<&str>, bo
     }
     .map_err(codec_err)?;
     let decode_ns = started.elapsed().as_nanos() as u64;
-    let result = live.infer(&batch, decode_ns).await.map_err(|e| match e {
-        InferError::NotReady => engine_err(Error::Unavailable(e.to_string())),
-        InferError::Exec(joey_runtime::executor::ExecError::BadInput(m)) => engine_err(Error::InvalidInput(m)),
-        InferError::Exec(joey_runtime::executor::ExecError::Internal(m)) => engine_err(Error::Internal(m)),
-    })?;
+    let result = match live.infer(&batch, decode_ns).await {
+        Ok(r) => r,
+        Err(e) => {
+            if s.config.inference_logging && !matches!(e, InferError::NotReady) {
+                s.logs.append(&format!("{}-failures", live.topic), failure_record(&batch, &e.to_string()));
+            }
+            return Err(match e {
+                InferError::NotReady => engine_err(Error::Unavailable(e.to_string())),
+                InferError::Exec(joey_runtime::executor::ExecError::BadInput(m)) => engine_err(Error::InvalidInput(m)),
+                InferError::Exec(joey_runtime::executor::ExecError::Internal(m)) => engine_err(Error::Internal(m)),
+            });
+        }
+    };
+    // Handing the result to the log store is a non-blocking enqueue; a full queue sheds it.
+    let shed = s.config.inference_logging && !s.logs.append(&live.topic, result.clone());
     let selected = codec::select(&result, &params);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let sep = params.separator.as_deref();
@@ -112,5 +122,26 @@ async fn run(live: &LiveDeployment, headers: &HeaderMap, query: Option<&str>, bo
         ResponseFormat::PandasRecords => (codec::encode_json(&selected, sep), "application/json; format=pandas-records"),
         ResponseFormat::WallarooJson => (codec::encode_wallaroo_json(&selected), "application/json; format=wallaroo"),
     };
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], bytes).into_response())
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], bytes).into_response();
+    if shed {
+        resp.headers_mut().insert("x-joey-log-dropped", HeaderValue::from_static("1"));
+    }
+    Ok(resp)
+}
+
+/// A failed request as a log record: `time`, the input columns as `in.*`, and `error`.
+fn failure_record(input: &arrow::record_batch::RecordBatch, message: &str) -> arrow::record_batch::RecordBatch {
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let n = input.num_rows();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let mut fields = vec![Field::new("time", DataType::Int64, false)];
+    let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![now; n]))];
+    for (f, c) in input.schema().fields().iter().zip(input.columns()) {
+        fields.push(f.as_ref().clone().with_name(format!("in.{}", f.name())));
+        cols.push(c.clone());
+    }
+    fields.push(Field::new("error", DataType::Utf8, false));
+    cols.push(Arc::new(StringArray::from(vec![message; n])));
+    arrow::record_batch::RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap_or_else(|_| arrow::record_batch::RecordBatch::new_empty(Arc::new(Schema::empty())))
 }

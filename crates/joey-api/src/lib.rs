@@ -4,8 +4,10 @@
 mod docs;
 mod error;
 mod extract;
+mod graphql;
 mod infer;
 mod keycloak;
+mod logs;
 mod stage;
 mod state;
 mod v1;
@@ -27,6 +29,8 @@ pub fn router(state: AppState) -> Router {
         .merge(v1::router())
         .merge(keycloak::router())
         .merge(docs::router())
+        .merge(logs::router())
+        .merge(graphql::router())
         .route("/health", axum::routing::get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

@@ -18,6 +18,8 @@ pub struct ApiConfig {
     pub upload_limit: u64,
     /// Largest inference request body (bytes).
     pub infer_body_limit: usize,
+    /// Whether inference results are written to the log store.
+    pub inference_logging: bool,
 }
 
 /// Everything a handler may use.
@@ -28,4 +30,6 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Deployments served by this process.
     pub deployments: joey_runtime::Deployments,
+    /// The inference log store.
+    pub logs: joey_logstore::LogStore,
 }

@@ -36,6 +36,8 @@ pub struct LiveDeployment {
     pub name: String,
     pub pipeline_name: String,
     pub workspace_id: i64,
+    /// The log topic inference results go to (`<topic>-failures` for failed requests).
+    pub topic: String,
     health: RwLock<Health>,
     pipeline: RwLock<Option<Arc<CompiledPipeline>>>,
     meta: RwLock<(String, usize, Vec<ModelStatusEntry>)>,
@@ -98,6 +100,7 @@ impl Deployments {
                 name: plan.deployment.name(),
                 pipeline_name: plan.pipeline.name.clone(),
                 workspace_id: plan.pipeline.workspace_id,
+                topic: joey_core::pipeline::topic_name(plan.pipeline.workspace_id, &plan.pipeline.name),
                 health: RwLock::new(Health::Starting),
                 pipeline: RwLock::new(None),
                 meta: RwLock::new(meta.clone()),

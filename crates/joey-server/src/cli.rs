@@ -79,6 +79,30 @@ pub struct ServeArgs {
     /// Largest inference request body in bytes [default: 268435456].
     #[arg(long, env = "JOEY_INFER_BODY_LIMIT")]
     pub infer_body_limit: Option<usize>,
+    /// Write every inference to the log store: on or off [default: on].
+    #[arg(long, env = "JOEY_INFERENCE_LOGGING")]
+    pub inference_logging: Option<String>,
+    /// Log store: flush pending records at least this often, in ms [default: 1000].
+    #[arg(long, env = "JOEY_LOG_FLUSH_INTERVAL_MS")]
+    pub log_flush_interval_ms: Option<u64>,
+    /// Log store: flush a topic once this many records are pending [default: 10000].
+    #[arg(long, env = "JOEY_LOG_FLUSH_ROWS")]
+    pub log_flush_rows: Option<usize>,
+    /// Log store: records queued for writing before new ones are shed [default: 1000000].
+    #[arg(long, env = "JOEY_LOG_QUEUE_CAPACITY")]
+    pub log_queue_capacity: Option<usize>,
+    /// Log store: fsync every flush: true or false [default: true].
+    #[arg(long, env = "JOEY_LOG_FSYNC")]
+    pub log_fsync: Option<bool>,
+    /// Log store: total disk budget in bytes; records are shed beyond it [default: unlimited].
+    #[arg(long, env = "JOEY_LOG_DISK_BUDGET_BYTES")]
+    pub log_disk_budget_bytes: Option<u64>,
+    /// Log store: delete segments older than this many hours [default: keep].
+    #[arg(long, env = "JOEY_LOG_RETENTION_HOURS")]
+    pub log_retention_hours: Option<u64>,
+    /// Log store: keep at most this many bytes per topic [default: unlimited].
+    #[arg(long, env = "JOEY_LOG_RETENTION_BYTES_PER_TOPIC")]
+    pub log_retention_bytes_per_topic: Option<u64>,
     /// Path of libonnxruntime.so (or its directory). Otherwise ORT_DYLIB_PATH, then the project's
     /// own `.ort` environment (made by scripts/install-ort.sh) next to the working dir or the binary.
     #[arg(long, env = "JOEY_ORT_LIBRARY")]

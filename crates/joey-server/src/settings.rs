@@ -26,6 +26,20 @@ pub struct Settings {
     pub upload_limit_bytes: u64,
     pub ort_library: Option<PathBuf>,
     pub infer_body_limit: usize,
+    pub logs: LogSettings,
+}
+
+/// Inference log store settings.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub enabled: bool,
+    pub flush_interval_ms: u64,
+    pub flush_rows: usize,
+    pub queue_capacity: usize,
+    pub fsync: bool,
+    pub disk_budget_bytes: Option<u64>,
+    pub retention_hours: Option<u64>,
+    pub retention_bytes_per_topic: Option<u64>,
 }
 
 /// Reads the file named by `--config` (if any) and layers the flags over it.
@@ -62,6 +76,14 @@ fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
         upload_limit_bytes: a.upload_limit_bytes.or(f.upload_limit_bytes),
         ort_library: a.ort_library.or(f.ort_library),
         infer_body_limit: a.infer_body_limit.or(f.infer_body_limit),
+        inference_logging: a.inference_logging.or(f.inference_logging),
+        log_flush_interval_ms: a.log_flush_interval_ms.or(f.log_flush_interval_ms),
+        log_flush_rows: a.log_flush_rows.or(f.log_flush_rows),
+        log_queue_capacity: a.log_queue_capacity.or(f.log_queue_capacity),
+        log_fsync: a.log_fsync.or(f.log_fsync),
+        log_disk_budget_bytes: a.log_disk_budget_bytes.or(f.log_disk_budget_bytes),
+        log_retention_hours: a.log_retention_hours.or(f.log_retention_hours),
+        log_retention_bytes_per_topic: a.log_retention_bytes_per_topic.or(f.log_retention_bytes_per_topic),
     }
 }
 
@@ -96,6 +118,20 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
         upload_limit_bytes: a.upload_limit_bytes.unwrap_or(10 * 1024 * 1024 * 1024),
         ort_library: a.ort_library,
         infer_body_limit: a.infer_body_limit.unwrap_or(256 * 1024 * 1024),
+        logs: LogSettings {
+            enabled: match a.inference_logging.as_deref().unwrap_or("on") {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                other => bail!("inference_logging must be on or off, not '{other}'"),
+            },
+            flush_interval_ms: a.log_flush_interval_ms.unwrap_or(1000).max(1),
+            flush_rows: a.log_flush_rows.unwrap_or(10_000).max(1),
+            queue_capacity: a.log_queue_capacity.unwrap_or(1_000_000).max(1),
+            fsync: a.log_fsync.unwrap_or(true),
+            disk_budget_bytes: a.log_disk_budget_bytes,
+            retention_hours: a.log_retention_hours,
+            retention_bytes_per_topic: a.log_retention_bytes_per_topic,
+        },
     };
     validate(&s)?;
     Ok(s)

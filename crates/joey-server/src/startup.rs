@@ -60,11 +60,13 @@ impl Application {
             public_url,
             upload_limit: settings.upload_limit_bytes,
             infer_body_limit: settings.infer_body_limit,
+            inference_logging: settings.logs.enabled,
         };
         resume_loads(&platform).await?;
+        let logs = open_logs(&settings)?;
         let deployments = joey_runtime::Deployments::new(engine.clone());
         restore_deployments(&platform, &deployments).await?;
-        let state = AppState { platform, tokens, config: Arc::new(config), deployments };
+        let state = AppState { platform, tokens, config: Arc::new(config), deployments, logs };
         let router = joey_api::router(state.clone());
         Ok(Self { listener, router, addr, state })
     }
@@ -73,10 +75,14 @@ impl Application {
         self.addr
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests and flushes the log store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
-        Ok(())
+        let logs = self.state.logs.clone();
+        let retention = tokio::spawn(retention_loop(logs.clone()));
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
+        retention.abort();
+        tokio::task::spawn_blocking(move || logs.shutdown()).await?;
+        Ok(served?)
     }
 }
 
@@ -87,6 +93,38 @@ fn public_url(settings: &Settings, addr: SocketAddr) -> String {
     } else {
         settings.public_url.clone()
     }
+}
+
+fn open_logs(settings: &Settings) -> anyhow::Result<joey_logstore::LogStore> {
+    let l = &settings.logs;
+    let mut cfg = joey_logstore::LogConfig::new(settings.data_dir.join("logs"));
+    cfg.flush_interval = std::time::Duration::from_millis(l.flush_interval_ms);
+    cfg.flush_rows = l.flush_rows;
+    cfg.queue_capacity = l.queue_capacity;
+    cfg.fsync = l.fsync;
+    cfg.disk_budget_bytes = l.disk_budget_bytes;
+    cfg.retention_age = l.retention_hours.map(|h| std::time::Duration::from_secs(h * 3600));
+    cfg.retention_bytes_per_topic = l.retention_bytes_per_topic;
+    joey_logstore::LogStore::open(cfg).context("opening the inference log store")
+}
+
+/// Enforces log retention once a minute.
+async fn retention_loop(logs: joey_logstore::LogStore) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let l = logs.clone();
+        let now = chrono_now_ms();
+        match tokio::task::spawn_blocking(move || l.enforce_retention(now)).await {
+            Ok(Ok(r)) if r.deleted_rows() > 0 => tracing::info!(rows = r.deleted_rows(), bytes = r.deleted_bytes(), "log retention"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "log retention failed"),
+            _ => {}
+        }
+    }
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Loads model versions whose load a restart interrupted.

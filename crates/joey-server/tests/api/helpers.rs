@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
+pub use crate::helpers_ml::*;
+
 pub const ADMIN_EMAIL: &str = "admin@joey.local";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const API_CLIENT_SECRET: &str = "api-client-secret-for-tests";
@@ -44,7 +46,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// An app whose settings `tweak` may change (token lifetimes, generated credentials, ...).
 /// Defaults: admin password and api-client secret set to the constants above.
+/// With `JOEY_TEST_LOG` set (e.g. `JOEY_TEST_LOG=1 RUST_LOG=info`), the server logs to stderr.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    if std::env::var_os("JOEY_TEST_LOG").is_some() {
+        joey_server::telemetry::init("text");
+    }
     let data_dir = tempfile::tempdir().expect("temp data dir");
     let mut args = ServeArgs {
         listen: Some("127.0.0.1:0".into()),

@@ -3,10 +3,20 @@
 //! of SQLite in the temporary data directory.
 
 mod helpers;
+mod helpers_ml;
 
 mod auth;
+mod deployments;
 mod docs;
+mod inference;
+mod inference_errors;
+mod inference_steps;
 mod misc;
+mod model_reads;
+mod model_storage;
+mod models;
+mod pipelines;
 mod restart;
+mod upload_memory;
 mod users;
 mod workspaces;

@@ -1,0 +1,200 @@
+//! Inference logs: the Plateau-style topic API (`/v1/logs/topic/{topic}` and `/records`) and
+//! `POST /v1/api/pipelines/get_logs`. Reads go through the embedded log store; every call checks
+//! membership of the topic's workspace.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use joey_core::{Caller, Error};
+use joey_logstore::{Order, Page, PageStatus, ReadQuery};
+use joey_runtime::codec::{self, DatasetParams};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::extract::{Auth, WJson};
+use crate::{ApiError, AppState};
+
+/// Largest page the log APIs return (bytes of Arrow data).
+const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/logs/topic/{topic}", get(partitions))
+        .route("/v1/logs/topic/{topic}/records", post(records))
+        .route("/v1/api/pipelines/get_logs", post(get_logs))
+}
+
+/// The workspace a topic belongs to (`workspace-<id>-pipeline-<name>-inference[-failures]`).
+async fn authorize_topic(s: &AppState, caller: &Caller, topic: &str) -> Result<(), ApiError> {
+    let missing = || Error::not_found(format!("topic '{topic}' not found"));
+    let ws: i64 = topic.strip_prefix("workspace-").and_then(|r| r.split_once('-')).and_then(|(id, _)| id.parse().ok()).ok_or_else(missing)?;
+    s.platform.workspace_for(caller, ws).await.map_err(|_| missing())?;
+    Ok(())
+}
+
+fn store_err(e: joey_logstore::LogError) -> ApiError {
+    match e {
+        joey_logstore::LogError::InvalidTopic(m) | joey_logstore::LogError::BadQuery(m) => Error::invalid(m).into(),
+        other => Error::internal(other.to_string()).into(),
+    }
+}
+
+/// `GET /v1/logs/topic/{topic}`: partitions with their first/last offsets.
+#[utoipa::path(get, path = "/v1/logs/topic/{topic}", tag = "logs", params(("topic" = String, Path)), responses((status = 200, description = "{\"partitions\": {name: {start, end}}}", body = Object)))]
+pub async fn partitions(State(s): State<AppState>, Auth(caller): Auth, Path(topic): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require_user()?;
+    authorize_topic(&s, &caller, &topic).await?;
+    let parts = s.logs.partitions(&topic).map_err(store_err)?;
+    let map: serde_json::Map<String, Value> = parts.into_iter().map(|(k, (a, b))| (k, json!({"start": a, "end": b}))).collect();
+    Ok(Json(json!({"partitions": map})))
+}
+
+fn parse_time(raw: &str, what: &str) -> Result<i64, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| Error::invalid(format!("{what} '{raw}' is not an RFC 3339 time: {e}")).into())
+}
+
+/// The cursor in an iterator body: `{"offset": n}` (ours), or per-partition offsets (the SDK's
+/// raw-log seeding), of which the smallest is used.
+fn cursor_of(body: &Value) -> Option<u64> {
+    let obj = body.as_object()?;
+    obj.get("offset").and_then(Value::as_u64).or_else(|| obj.values().filter_map(Value::as_u64).min())
+}
+
+/// Logs select like inference, except that `*` leaves metadata out unless it is asked for.
+fn log_params(query: Option<&str>) -> Result<DatasetParams, ApiError> {
+    let mut p = DatasetParams::from_query(query).map_err(|e| Error::invalid(e.to_string()))?;
+    if !p.include.iter().any(|i| i.starts_with("metadata")) {
+        p.exclude.push("metadata".into());
+    }
+    Ok(p)
+}
+
+fn status_name(s: &PageStatus) -> &'static str {
+    match s {
+        PageStatus::All => "All",
+        PageStatus::RecordLimited => "RecordLimited",
+        PageStatus::ByteLimited => "ByteLimited",
+        PageStatus::SchemaChange => "SchemaChange",
+    }
+}
+
+fn page_batch(page: &Page) -> arrow::record_batch::RecordBatch {
+    page.batch.clone().unwrap_or_else(|| {
+        let schema = arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new("time", arrow::datatypes::DataType::Int64, false)]);
+        arrow::record_batch::RecordBatch::new_empty(Arc::new(schema))
+    })
+}
+
+/// `POST /v1/logs/topic/{topic}/records`: one page as an Arrow IPC file whose schema metadata
+/// `status` holds `{"status": ..., "next": {"offset": n} | null}`.
+#[utoipa::path(post, path = "/v1/logs/topic/{topic}/records", tag = "logs",
+    params(("topic" = String, Path), ("page_size" = Option<usize>, Query), ("order" = Option<String>, Query), ("time.start" = Option<String>, Query), ("time.end" = Option<String>, Query)),
+    request_body(content = Object, description = "iterator: {} first, then the previous page's `next`"),
+    responses((status = 200, description = "Arrow IPC file")))]
+pub async fn records(State(s): State<AppState>, Auth(caller): Auth, Path(topic): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    caller.require_user()?;
+    authorize_topic(&s, &caller, &topic).await?;
+    let pairs: HashMap<String, String> = q.as_deref().map(|q| url_pairs(q)).unwrap_or_default();
+    let iter: Value = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid iterator body: {e}")))? };
+    let start_ms = pairs.get("time.start").map(|t| parse_time(t, "time.start")).transpose()?;
+    let end_ms = pairs.get("time.end").map(|t| parse_time(t, "time.end")).transpose()?;
+    let page_size = pairs.get("page_size").map(|p| p.parse::<usize>().map_err(|_| Error::invalid(format!("page_size '{p}' is not a number")))).transpose()?.unwrap_or(100);
+    let order = match pairs.get("order").map(String::as_str) {
+        Some("desc") => Order::Desc,
+        Some("asc") | None => Order::Asc,
+        Some(o) => return Err(Error::invalid(format!("order must be 'asc' or 'desc', not '{o}'")).into()),
+    };
+    let query = ReadQuery { start_ms, end_ms, order, page_size: page_size.max(1), cursor: cursor_of(&iter), max_bytes: MAX_PAGE_BYTES };
+    let page = s.logs.read(&topic, &query).map_err(store_err)?;
+    let params = log_params(q.as_deref())?;
+    let status = json!({"status": status_name(&page.status), "next": page.next.map(|n| json!({"offset": n}))}).to_string();
+    let batch = codec::select(&page_batch(&page), &params);
+    let mut meta = batch.schema().metadata().clone();
+    meta.insert("status".into(), status);
+    let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(meta));
+    let batch = batch.with_schema(schema).map_err(|e| Error::internal(e.to_string()))?;
+    let bytes = codec::encode_arrow(&batch, params.separator.as_deref()).map_err(|e| Error::internal(e.to_string()))?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.arrow.file"))], bytes).into_response())
+}
+
+fn url_pairs(q: &str) -> HashMap<String, String> {
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct GetLogsRequest {
+    #[serde(alias = "pipeline_id")]
+    pub pipeline_name: String,
+    pub workspace_id: i64,
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub page_size: Option<usize>,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub end_time: Option<String>,
+}
+
+/// Pages through a pipeline's logs as JSON (default) or Arrow, with `x-iteration-cursor` and
+/// `x-iteration-status` headers.
+#[utoipa::path(post, path = "/v1/api/pipelines/get_logs", tag = "pipelines", request_body = GetLogsRequest, responses((status = 200, description = "log rows (JSON or Arrow by Accept)")))]
+pub async fn get_logs(State(s): State<AppState>, Auth(caller): Auth, headers: HeaderMap, RawQuery(q): RawQuery, WJson(req): WJson<GetLogsRequest>) -> Result<Response, ApiError> {
+    let topic = s.platform.topic_name(&caller, None, Some(req.workspace_id), Some(&req.pipeline_name)).await?;
+    let order = match req.order.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("desc") => Order::Desc,
+        Some("asc") | None => Order::Asc,
+        Some(o) => return Err(Error::invalid(format!("order must be 'asc' or 'desc', not '{o}'")).into()),
+    };
+    let (start_ms, end_ms) = match (&req.start_time, &req.end_time) {
+        (Some(a), Some(b)) => (Some(parse_time(a, "start_time")?), Some(parse_time(b, "end_time")?)),
+        (None, None) => (None, None),
+        _ => return Err(Error::invalid("give both start_time and end_time, or neither").into()),
+    };
+    let cursor = req.cursor.as_deref().map(|c| c.parse::<u64>().map_err(|_| Error::invalid(format!("cursor '{c}' is not valid")))).transpose()?;
+    let query = ReadQuery { start_ms, end_ms, order, page_size: req.page_size.unwrap_or(1000).max(1), cursor, max_bytes: MAX_PAGE_BYTES };
+    let page = s.logs.read(&topic, &query).map_err(store_err)?;
+    let params = log_params(q.as_deref())?;
+    let batch = codec::select(&page_batch(&page), &params);
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = codec::response_format(accept);
+    let bytes = codec::encode_response(&batch, format, params.separator.as_deref()).map_err(|e| Error::internal(e.to_string()))?;
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()))], bytes).into_response();
+    resp.headers_mut().insert("x-iteration-status", HeaderValue::from_static(status_name(&page.status)));
+    if let Some(n) = page.next {
+        resp.headers_mut().insert("x-iteration-cursor", HeaderValue::from_str(&n.to_string()).expect("digits"));
+    }
+    Ok(resp)
+}

@@ -1,0 +1,231 @@
+//! In-memory state shared by the writer thread, readers and retention.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use arrow::array::{Array, AsArray, Int64Array};
+use arrow::buffer::Buffer;
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+use crate::index::IdxRecord;
+use crate::{LogConfig, LogError};
+
+/// Partition name -> (first, last) global row offset seen.
+pub(crate) type PartitionMap = BTreeMap<String, (u64, u64)>;
+
+pub(crate) struct Shared {
+    pub cfg: LogConfig,
+    pub topics: RwLock<BTreeMap<String, Arc<RwLock<TopicState>>>>,
+    pub appended_rows: AtomicU64,
+    pub flushed_rows: AtomicU64,
+    pub dropped_rows: AtomicU64,
+    pub bytes_on_disk: AtomicU64,
+    /// Rows accepted by `append` and not yet written (in the channel or pending in the writer).
+    pub queued_rows: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub fn topic(&self, name: &str) -> Option<Arc<RwLock<TopicState>>> {
+        self.topics.read().expect("topics lock").get(name).cloned()
+    }
+
+    pub fn topic_or_create(&self, name: &str) -> Arc<RwLock<TopicState>> {
+        if let Some(t) = self.topic(name) {
+            return t;
+        }
+        let mut map = self.topics.write().expect("topics lock");
+        map.entry(name.to_string())
+            .or_insert_with(|| {
+                Arc::new(RwLock::new(TopicState {
+                    dir: self.cfg.dir.join(name),
+                    segments: Vec::new(),
+                    next_offset: 0,
+                    next_seg_id: 0,
+                }))
+            })
+            .clone()
+    }
+
+    pub fn record_error(&self, msg: String) {
+        tracing::error!(target: "joey_logstore", "{msg}");
+        *self.last_error.lock().expect("error lock") = Some(msg);
+    }
+
+    pub fn drop_rows(&self, n: u64) {
+        self.dropped_rows.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct TopicState {
+    pub dir: PathBuf,
+    /// Live segments, oldest first.
+    pub segments: Vec<SegmentInfo>,
+    /// Global row offset the next acknowledged row gets.
+    pub next_offset: u64,
+    /// Id of the next segment to create.
+    pub next_seg_id: u64,
+}
+
+impl TopicState {
+    pub fn bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.bytes()).sum()
+    }
+
+    pub fn segment_mut(&mut self, id: u64) -> Option<&mut SegmentInfo> {
+        self.segments.iter_mut().find(|s| s.id == id)
+    }
+}
+
+/// What readers know about one segment: only acknowledged (indexed) batches.
+pub(crate) struct SegmentInfo {
+    pub id: u64,
+    pub base_offset: u64,
+    /// Schema and its encoded IPC message; None while the segment holds no batch.
+    pub schema: Option<SchemaRef>,
+    pub schema_msg: Option<Buffer>,
+    pub entries: Vec<IdxRecord>,
+    pub sealed: bool,
+    pub arrow_bytes: u64,
+    pub idx_bytes: u64,
+    pub partitions: PartitionMap,
+    /// Fallback age (file mtime, epoch ms) for segments whose rows carry no time.
+    pub mtime_ms: i64,
+}
+
+impl SegmentInfo {
+    pub fn bytes(&self) -> u64 {
+        self.arrow_bytes + self.idx_bytes
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.entries.iter().map(|e| u64::from(e.rows)).sum()
+    }
+
+    /// Newest time in the segment (epoch ms), falling back to the file mtime.
+    pub fn max_time(&self) -> i64 {
+        self.entries
+            .iter()
+            .filter(|e| e.min_time <= e.max_time)
+            .map(|e| e.max_time)
+            .max()
+            .unwrap_or(self.mtime_ms)
+    }
+}
+
+pub(crate) fn seg_file(dir: &Path, id: u64, ext: &str) -> PathBuf {
+    dir.join(format!("seg-{id:010}.{ext}"))
+}
+
+/// Parses `seg-<n>.<ext>` into (n, ext).
+pub(crate) fn parse_seg_file(name: &str) -> Option<(u64, &str)> {
+    let rest = name.strip_prefix("seg-")?;
+    let (num, ext) = rest.split_once('.')?;
+    Some((num.parse().ok()?, ext))
+}
+
+/// The `time` column as epoch milliseconds, if present and of a supported type.
+pub(crate) fn time_column(batch: &RecordBatch) -> Option<Int64Array> {
+    let col = batch.column_by_name("time")?;
+    match col.data_type() {
+        DataType::Int64 => Some(col.as_primitive::<Int64Type>().clone()),
+        DataType::Timestamp(_, _) | DataType::Date64 => {
+            let ms = cast(col, &DataType::Timestamp(TimeUnit::Millisecond, None)).ok()?;
+            let i = cast(&ms, &DataType::Int64).ok()?;
+            Some(i.as_primitive::<Int64Type>().clone())
+        }
+        _ => None,
+    }
+}
+
+/// (min, max) of the non-null times; `(i64::MAX, i64::MIN)` when there are none.
+pub(crate) fn time_range(batch: &RecordBatch) -> (i64, i64) {
+    let mut range = (i64::MAX, i64::MIN);
+    if let Some(t) = time_column(batch) {
+        for v in t.iter().flatten() {
+            range.0 = range.0.min(v);
+            range.1 = range.1.max(v);
+        }
+    }
+    range
+}
+
+/// Adds the `metadata.partition` values of `batch` (whose first row has global offset
+/// `first_row`) to `map`. Rows without a partition value are not tracked.
+pub(crate) fn track_partitions(batch: &RecordBatch, first_row: u64, map: &mut PartitionMap) {
+    let Some(col) = batch.column_by_name("metadata.partition") else {
+        return;
+    };
+    let Ok(col) = cast(col, &DataType::Utf8) else {
+        return;
+    };
+    let strings = col.as_string::<i32>();
+    let mut prev: Option<&str> = None;
+    for (i, v) in strings.iter().enumerate() {
+        let Some(v) = v else { continue };
+        let off = first_row + i as u64;
+        if prev == Some(v) {
+            if let Some(e) = map.get_mut(v) {
+                e.1 = e.1.max(off);
+            }
+            continue;
+        }
+        prev = Some(v);
+        map.entry(v.to_string())
+            .and_modify(|e| {
+                e.0 = e.0.min(off);
+                e.1 = e.1.max(off);
+            })
+            .or_insert((off, off));
+    }
+}
+
+pub(crate) fn merge_partitions(into: &mut PartitionMap, from: &PartitionMap) {
+    for (k, &(s, e)) in from {
+        into.entry(k.clone())
+            .and_modify(|v| {
+                v.0 = v.0.min(s);
+                v.1 = v.1.max(e);
+            })
+            .or_insert((s, e));
+    }
+}
+
+/// Topic names become directory names: keep them boring.
+pub(crate) fn validate_topic(topic: &str) -> Result<(), LogError> {
+    let bad = topic.is_empty()
+        || topic.len() > 200
+        || topic == "."
+        || topic.contains("..")
+        || topic.contains('/')
+        || topic.contains('\\')
+        || topic.contains('\0');
+    if bad {
+        return Err(LogError::InvalidTopic(topic.to_string()));
+    }
+    Ok(())
+}
+
+pub(crate) fn io_err(context: &str, e: impl std::fmt::Display) -> LogError {
+    LogError::Io(format!("{context}: {e}"))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn mtime_ms(path: &Path) -> i64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_else(now_ms)
+}

@@ -1,0 +1,203 @@
+//! The public handle: [`LogStore`].
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use arrow::record_batch::RecordBatch;
+
+use crate::state::{io_err, merge_partitions, validate_topic, PartitionMap, Shared};
+use crate::writer::{self, Msg};
+use crate::{read, recover, retention};
+use crate::{LogConfig, LogError, LogStats, Page, ReadQuery, RetentionReport};
+
+/// Handle of an open store. Cheap to clone; the writer thread stops (flushing and sealing)
+/// on [`shutdown`](LogStore::shutdown) or when the last clone is dropped.
+#[derive(Clone)]
+pub struct LogStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    tx: Sender<Msg>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    lock: Mutex<Option<File>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Inner {
+    fn stop(&self) {
+        let Some(handle) = self.writer.lock().expect("writer lock").take() else {
+            return;
+        };
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        if self.tx.send(Msg::Shutdown(ack_tx)).is_ok() {
+            let _ = ack_rx.recv();
+        }
+        let _ = handle.join();
+        self.lock.lock().expect("lock file").take();
+    }
+}
+
+impl LogStore {
+    /// Opens (creating if needed) the store in `cfg.dir`, recovers every topic, and starts
+    /// the writer thread. Fails if another store holds the directory.
+    pub fn open(mut cfg: LogConfig) -> Result<LogStore, LogError> {
+        cfg.flush_rows = cfg.flush_rows.clamp(1, u32::MAX as usize);
+        cfg.queue_capacity = cfg.queue_capacity.max(1);
+        fs::create_dir_all(&cfg.dir).map_err(|e| io_err(&cfg.dir.display().to_string(), e))?;
+        let lock_path = cfg.dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path.display().to_string(), e))?;
+        lock.try_lock().map_err(|e| {
+            LogError::Io(format!(
+                "log directory {} is in use: {e}",
+                cfg.dir.display()
+            ))
+        })?;
+        let shared = Arc::new(Shared {
+            cfg,
+            topics: RwLock::new(BTreeMap::new()),
+            appended_rows: AtomicU64::new(0),
+            flushed_rows: AtomicU64::new(0),
+            dropped_rows: AtomicU64::new(0),
+            bytes_on_disk: AtomicU64::new(0),
+            queued_rows: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+        });
+        let actives = recover::recover(&shared)?;
+        let (tx, rx) = mpsc::channel();
+        let thread_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("joey-logstore-writer".into())
+            .spawn(move || writer::run(thread_shared, rx, actives))
+            .map_err(|e| io_err("spawning the writer thread", e))?;
+        Ok(LogStore {
+            inner: Arc::new(Inner {
+                shared,
+                tx,
+                writer: Mutex::new(Some(handle)),
+                lock: Mutex::new(Some(lock)),
+            }),
+        })
+    }
+
+    /// Queues `batch` for `topic` without blocking. Returns false when the batch was shed
+    /// (queue full, disk budget exhausted, invalid topic, store shut down).
+    pub fn append(&self, topic: &str, batch: RecordBatch) -> bool {
+        let shared = &self.inner.shared;
+        let rows = batch.num_rows() as u64;
+        if rows == 0 {
+            return true;
+        }
+        if validate_topic(topic).is_err() {
+            tracing::warn!(target: "joey_logstore", topic, "log append to an invalid topic shed");
+            shared.drop_rows(rows);
+            return false;
+        }
+        if let Some(budget) = shared.cfg.disk_budget_bytes {
+            if shared.bytes_on_disk.load(Ordering::Relaxed) >= budget {
+                shared.drop_rows(rows);
+                return false;
+            }
+        }
+        let cap = shared.cfg.queue_capacity as u64;
+        let reserved =
+            shared
+                .queued_rows
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                    (cur == 0 || cur + rows <= cap).then_some(cur + rows)
+                });
+        if reserved.is_err() {
+            shared.drop_rows(rows);
+            return false;
+        }
+        let msg = Msg::Append {
+            topic: topic.to_string(),
+            batch,
+        };
+        if self.inner.tx.send(msg).is_err() {
+            shared.queued_rows.fetch_sub(rows, Ordering::AcqRel);
+            shared.drop_rows(rows);
+            return false;
+        }
+        shared.appended_rows.fetch_add(rows, Ordering::Relaxed);
+        true
+    }
+
+    /// Blocks until every batch appended before the call is durable (or dropped). Returns the
+    /// writer's I/O error, if one happened since the previous `flush`.
+    pub fn flush(&self) -> Result<(), LogError> {
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        if self.inner.tx.send(Msg::Flush(ack_tx)).is_err() {
+            return Ok(()); // shut down: everything was flushed then
+        }
+        ack_rx
+            .recv()
+            .map_err(|_| LogError::Io("the log writer thread stopped".into()))?
+    }
+
+    /// Flushes, seals the active segments and stops the writer. Reads keep working; later
+    /// appends are shed. Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.stop();
+    }
+
+    pub fn stats(&self) -> LogStats {
+        let s = &self.inner.shared;
+        LogStats {
+            appended_rows: s.appended_rows.load(Ordering::Relaxed),
+            flushed_rows: s.flushed_rows.load(Ordering::Relaxed),
+            dropped_rows: s.dropped_rows.load(Ordering::Relaxed),
+            bytes_on_disk: s.bytes_on_disk.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Known topics (recovered or appended to), sorted.
+    pub fn topics(&self) -> Vec<String> {
+        self.inner
+            .shared
+            .topics
+            .read()
+            .expect("topics lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Per `metadata.partition` value: (first, last) global row offset among the live rows.
+    pub fn partitions(&self, topic: &str) -> Result<BTreeMap<String, (u64, u64)>, LogError> {
+        validate_topic(topic)?;
+        let mut out = PartitionMap::new();
+        if let Some(t) = self.inner.shared.topic(topic) {
+            for seg in &t.read().expect("topic lock").segments {
+                merge_partitions(&mut out, &seg.partitions);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of `topic`. An unknown topic gives an empty page with status `All`.
+    pub fn read(&self, topic: &str, q: &ReadQuery) -> Result<Page, LogError> {
+        read::read(&self.inner.shared, topic, q)
+    }
+
+    /// Deletes sealed segments past `retention_age` (relative to `now_ms`) or beyond
+    /// `retention_bytes_per_topic`. The active segment of a topic is never deleted.
+    pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionReport, LogError> {
+        retention::enforce(&self.inner.shared, now_ms)
+    }
+}

@@ -1,0 +1,406 @@
+//! The writer thread: groups pending batches per topic, writes, commits and rolls segments.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use arrow::compute::concat_batches;
+use arrow::record_batch::RecordBatch;
+
+use crate::index::{HEADER_LEN, RECORD_LEN};
+use crate::segment::{write_meta, ActiveSegment, SegMeta, EOS};
+use crate::state::{merge_partitions, now_ms, SegmentInfo, Shared, TopicState};
+use crate::LogError;
+
+pub(crate) enum Msg {
+    Append { topic: String, batch: RecordBatch },
+    Flush(SyncSender<Result<(), LogError>>),
+    Shutdown(SyncSender<()>),
+}
+
+/// Batches of one topic waiting to be written; consecutive equal schemas share a group.
+struct Pending {
+    groups: Vec<Vec<RecordBatch>>,
+    rows: usize,
+    since: Instant,
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    topics: HashMap<String, Arc<RwLock<TopicState>>>,
+    actives: HashMap<String, ActiveSegment>,
+    pending: HashMap<String, Pending>,
+    /// Offset the next written row of a topic gets (>= the published `next_offset`).
+    next_row: HashMap<String, u64>,
+    /// First I/O error since the last `Flush` acknowledgement.
+    error: Option<String>,
+}
+
+pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Msg>, actives: HashMap<String, ActiveSegment>) {
+    let mut w = Writer {
+        shared,
+        topics: HashMap::new(),
+        actives,
+        pending: HashMap::new(),
+        next_row: HashMap::new(),
+        error: None,
+    };
+    let interval = w.shared.cfg.flush_interval;
+    loop {
+        let timeout = w
+            .pending
+            .values()
+            .map(|p| p.since + interval)
+            .min()
+            .map_or(Duration::from_secs(3600), |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+        match rx.recv_timeout(timeout) {
+            Ok(Msg::Append { topic, batch }) => w.add(topic, batch),
+            Ok(Msg::Flush(ack)) => {
+                w.flush_all();
+                let _ = ack.send(match w.error.take() {
+                    Some(e) => Err(LogError::Io(e)),
+                    None => Ok(()),
+                });
+            }
+            Ok(Msg::Shutdown(ack)) => {
+                w.flush_all();
+                w.seal_all();
+                let _ = ack.send(());
+                return;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                w.flush_all();
+                w.seal_all();
+                return;
+            }
+        }
+        let now = Instant::now();
+        let due: Vec<String> = w
+            .pending
+            .iter()
+            .filter(|(_, p)| now >= p.since + interval)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for topic in due {
+            w.flush_topic(&topic);
+        }
+    }
+}
+
+impl Writer {
+    fn add(&mut self, topic: String, batch: RecordBatch) {
+        let rows = batch.num_rows();
+        let p = self
+            .pending
+            .entry(topic.clone())
+            .or_insert_with(|| Pending {
+                groups: Vec::new(),
+                rows: 0,
+                since: Instant::now(),
+            });
+        match p.groups.last_mut() {
+            Some(g) if same_schema(&g[0], &batch) => g.push(batch),
+            _ => p.groups.push(vec![batch]),
+        }
+        p.rows += rows;
+        if p.rows >= self.shared.cfg.flush_rows {
+            self.flush_topic(&topic);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        let topics: Vec<String> = self.pending.keys().cloned().collect();
+        for t in topics {
+            self.flush_topic(&t);
+        }
+    }
+
+    fn flush_topic(&mut self, topic: &str) {
+        let Some(p) = self.pending.remove(topic) else {
+            return;
+        };
+        let chunk_rows = self.shared.cfg.flush_rows;
+        for group in p.groups {
+            let schema = group[0].schema();
+            let rows: usize = group.iter().map(RecordBatch::num_rows).sum();
+            let batch = if group.len() == 1 {
+                group.into_iter().next().expect("one batch")
+            } else {
+                match concat_batches(&schema, &group) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.fail(
+                            format!("concatenating log batches of {topic}: {e}"),
+                            rows as u64,
+                        );
+                        continue;
+                    }
+                }
+            };
+            let mut off = 0;
+            while off < rows {
+                let len = chunk_rows.min(rows - off);
+                self.write_chunk(topic, &batch.slice(off, len));
+                off += len;
+            }
+        }
+        self.commit(topic);
+        self.shared
+            .queued_rows
+            .fetch_sub(p.rows as u64, Ordering::AcqRel);
+    }
+
+    fn topic_state(&mut self, topic: &str) -> Arc<RwLock<TopicState>> {
+        if let Some(t) = self.topics.get(topic) {
+            return t.clone();
+        }
+        let t = self.shared.topic_or_create(topic);
+        self.topics.insert(topic.to_string(), t.clone());
+        t
+    }
+
+    fn fail(&mut self, msg: String, rows: u64) {
+        self.shared.record_error(msg.clone());
+        self.shared.drop_rows(rows);
+        self.error.get_or_insert(msg);
+    }
+
+    fn write_chunk(&mut self, topic: &str, chunk: &RecordBatch) {
+        let rows = chunk.num_rows() as u64;
+        let cfg = &self.shared.cfg;
+        let (needs_new, fresh) = match self.actives.get(topic) {
+            None => (true, true),
+            Some(a) => match &a.schema {
+                None => (false, true),
+                Some(s) => (**s != *chunk.schema(), false),
+            },
+        };
+        let with_schema = needs_new || fresh;
+        let enc = match crate::segment::encode(chunk, with_schema) {
+            Ok(e) => e,
+            Err(e) => return self.fail(format!("encoding a log batch of {topic}: {e}"), rows),
+        };
+        let too_big = self
+            .actives
+            .get(topic)
+            .is_some_and(|a| a.schema.is_some() && a.arrow_len + enc.len() > cfg.segment_max_bytes);
+        let roll = needs_new || too_big;
+        // Re-encode with the schema message when rolling for size.
+        let enc = if too_big && !with_schema {
+            match crate::segment::encode(chunk, true) {
+                Ok(e) => e,
+                Err(e) => return self.fail(format!("encoding a log batch of {topic}: {e}"), rows),
+            }
+        } else {
+            enc
+        };
+        if let Some(budget) = cfg.disk_budget_bytes {
+            let extra = if roll {
+                HEADER_LEN + EOS.len() as u64
+            } else {
+                0
+            };
+            let used = self.shared.bytes_on_disk.load(Ordering::Relaxed);
+            if used + enc.len() + RECORD_LEN + extra > budget {
+                self.shared.drop_rows(rows);
+                return;
+            }
+        }
+        if roll {
+            self.roll(topic);
+            if !self.actives.contains_key(topic) {
+                return self.shared.drop_rows(rows); // creating the segment failed
+            }
+        }
+        let first_row = self.next_row_of(topic);
+        let len = enc.len();
+        let active = self.actives.get_mut(topic).expect("active segment");
+        match active.write(enc, chunk, first_row) {
+            Ok(()) => {
+                self.shared
+                    .bytes_on_disk
+                    .fetch_add(len + RECORD_LEN, Ordering::Relaxed);
+                self.next_row.insert(topic.to_string(), first_row + rows);
+            }
+            Err(e) => {
+                self.shared.drop_rows(rows);
+                self.abandon(topic, format!("writing the log segment of {topic}: {e}"));
+            }
+        }
+    }
+
+    fn next_row_of(&mut self, topic: &str) -> u64 {
+        if let Some(&n) = self.next_row.get(topic) {
+            return n;
+        }
+        let n = self
+            .topic_state(topic)
+            .read()
+            .expect("topic lock")
+            .next_offset;
+        self.next_row.insert(topic.to_string(), n);
+        n
+    }
+
+    /// Makes the written batches of `topic` durable and visible.
+    fn commit(&mut self, topic: &str) {
+        let fsync = self.shared.cfg.fsync;
+        let Some(active) = self.actives.get_mut(topic) else {
+            return;
+        };
+        let (schema, schema_msg, id) =
+            (active.schema.clone(), active.schema_msg.clone(), active.id);
+        let arrow_len = active.arrow_len;
+        match active.commit(fsync) {
+            Ok(recs) if recs.is_empty() => {}
+            Ok(recs) => {
+                let idx_len = self.actives[topic].idx_len;
+                let state = self.topic_state(topic);
+                let mut ts = state.write().expect("topic lock");
+                let mut rows = 0;
+                if let Some(seg) = ts.segment_mut(id) {
+                    if seg.schema.is_none() {
+                        seg.schema = schema;
+                        seg.schema_msg = schema_msg;
+                    }
+                    for (rec, parts) in &recs {
+                        rows += u64::from(rec.rows);
+                        seg.entries.push(*rec);
+                        merge_partitions(&mut seg.partitions, parts);
+                    }
+                    seg.arrow_bytes = arrow_len;
+                    seg.idx_bytes = idx_len;
+                }
+                ts.next_offset = recs.last().map_or(ts.next_offset, |(r, _)| r.end_row());
+                self.shared.flushed_rows.fetch_add(rows, Ordering::Relaxed);
+            }
+            Err(e) => {
+                let rows: u64 = active
+                    .uncommitted
+                    .iter()
+                    .map(|(r, _)| u64::from(r.rows))
+                    .sum();
+                self.shared.drop_rows(rows);
+                self.abandon(topic, format!("committing the log segment of {topic}: {e}"));
+            }
+        }
+    }
+
+    /// After an I/O error: drop the unindexed tail, seal what is committed, and let the next
+    /// batch start a fresh segment.
+    fn abandon(&mut self, topic: &str, msg: String) {
+        self.shared.record_error(msg.clone());
+        self.error.get_or_insert(msg);
+        if let Some(mut active) = self.actives.remove(topic) {
+            let before = active.arrow_len + active.uncommitted.len() as u64 * RECORD_LEN;
+            active.abandon_uncommitted();
+            self.shared
+                .bytes_on_disk
+                .fetch_sub(before - active.arrow_len, Ordering::Relaxed);
+            self.finish_segment(topic, active);
+        }
+        let published = self
+            .topic_state(topic)
+            .read()
+            .expect("topic lock")
+            .next_offset;
+        self.next_row.insert(topic.to_string(), published);
+    }
+
+    /// Commits and seals the active segment of `topic` (if any) and creates a new one.
+    fn roll(&mut self, topic: &str) {
+        self.commit(topic);
+        if let Some(active) = self.actives.remove(topic) {
+            self.finish_segment(topic, active);
+        }
+        let base = self.next_row_of(topic);
+        let state = self.topic_state(topic);
+        let mut ts = state.write().expect("topic lock");
+        let id = ts.next_seg_id;
+        match ActiveSegment::create(&ts.dir, id, base, self.shared.cfg.fsync) {
+            Ok(active) => {
+                ts.next_seg_id += 1;
+                ts.segments.push(SegmentInfo {
+                    id,
+                    base_offset: base,
+                    schema: None,
+                    schema_msg: None,
+                    entries: Vec::new(),
+                    sealed: false,
+                    arrow_bytes: 0,
+                    idx_bytes: HEADER_LEN,
+                    partitions: Default::default(),
+                    mtime_ms: now_ms(),
+                });
+                self.shared
+                    .bytes_on_disk
+                    .fetch_add(HEADER_LEN, Ordering::Relaxed);
+                self.actives.insert(topic.to_string(), active);
+            }
+            Err(e) => {
+                drop(ts);
+                let msg = format!("creating a log segment of {topic}: {e}");
+                self.shared.record_error(msg.clone());
+                self.error.get_or_insert(msg);
+            }
+        }
+    }
+
+    /// Seals a segment the writer stops appending to and publishes it as sealed.
+    fn finish_segment(&mut self, topic: &str, mut active: ActiveSegment) {
+        let fsync = self.shared.cfg.fsync;
+        let had_data = active.has_data();
+        if let Err(e) = active.seal(fsync) {
+            let msg = format!("sealing the log segment of {topic}: {e}");
+            self.shared.record_error(msg.clone());
+            self.error.get_or_insert(msg);
+        } else if had_data {
+            self.shared
+                .bytes_on_disk
+                .fetch_add(EOS.len() as u64, Ordering::Relaxed);
+        }
+        let state = self.topic_state(topic);
+        let dir = state.read().expect("topic lock").dir.clone();
+        let meta = {
+            let ts = state.read().expect("topic lock");
+            ts.segments
+                .iter()
+                .find(|s| s.id == active.id)
+                .map(|s| SegMeta {
+                    rows: s.rows(),
+                    end: active.committed_end,
+                    partitions: s.partitions.clone(),
+                })
+        };
+        if let (true, Some(meta)) = (had_data, meta) {
+            if let Err(e) = write_meta(&dir, active.id, &meta, fsync) {
+                tracing::warn!(target: "joey_logstore", "writing segment summary of {topic}: {e}");
+            }
+        }
+        let mut ts = state.write().expect("topic lock");
+        if let Some(seg) = ts.segment_mut(active.id) {
+            seg.sealed = true;
+            seg.arrow_bytes = active.arrow_len;
+        }
+    }
+
+    fn seal_all(&mut self) {
+        let topics: Vec<String> = self.actives.keys().cloned().collect();
+        for topic in topics {
+            self.commit(&topic);
+            if let Some(active) = self.actives.remove(&topic) {
+                self.finish_segment(&topic, active);
+            }
+        }
+    }
+}
+
+fn same_schema(a: &RecordBatch, b: &RecordBatch) -> bool {
+    let (sa, sb) = (a.schema_ref(), b.schema_ref());
+    Arc::ptr_eq(sa, sb) || sa == sb
+}

@@ -1,0 +1,250 @@
+//! Append, flush, and page through topics.
+
+mod common;
+
+use common::*;
+use joey_logstore::{LogError, LogStore, Order, PageStatus, ReadQuery};
+
+const FAILURES: &str = "workspace-1-pipeline-ccp-inference-failures";
+
+fn filled(dir: &std::path::Path) -> LogStore {
+    let mut c = cfg(dir);
+    c.flush_rows = 60; // several batch messages, each concatenating several appends
+    let store = LogStore::open(c).unwrap();
+    for k in 0..10 {
+        let part = if k < 4 { "engine-0" } else { "engine-1" };
+        assert!(store.append(TOPIC, batch_a(k * 25..(k + 1) * 25, part)));
+    }
+    for k in 0..3 {
+        assert!(store.append(FAILURES, batch_a(k * 5..(k + 1) * 5, "engine-0")));
+    }
+    store.flush().unwrap();
+    store
+}
+
+#[test]
+fn pages_cover_every_row_once_in_both_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path());
+    assert_eq!(store.stats().flushed_rows, 265);
+    assert_eq!(
+        store.topics(),
+        vec![TOPIC.to_string(), FAILURES.to_string()]
+    );
+
+    let (asc, statuses) = read_all(&store, TOPIC, query(Order::Asc, 7));
+    assert_eq!(asc, (0..250).collect::<Vec<_>>());
+    assert!(statuses[..statuses.len() - 1]
+        .iter()
+        .all(|s| *s == PageStatus::RecordLimited));
+
+    let (desc, _) = read_all(&store, TOPIC, query(Order::Desc, 9));
+    assert_eq!(desc, (0..250).rev().collect::<Vec<_>>());
+
+    let (fails, _) = read_all(&store, FAILURES, query(Order::Asc, 100));
+    assert_eq!(fails, (0..15).collect::<Vec<_>>());
+
+    // The SDK's `logs()`: newest 5 first.
+    let page = store.read(TOPIC, &query(Order::Desc, 5)).unwrap();
+    assert_eq!(
+        ids_of(page.batch.as_ref().unwrap()),
+        vec![249, 248, 247, 246, 245]
+    );
+    assert_eq!(page.status, PageStatus::RecordLimited);
+    assert_eq!(page.next, Some(245));
+
+    // Exactly one page worth of rows: All, no cursor.
+    let page = store.read(TOPIC, &query(Order::Asc, 250)).unwrap();
+    assert_eq!(
+        (page.num_rows(), page.status, page.next),
+        (250, PageStatus::All, None)
+    );
+}
+
+#[test]
+fn time_filter_selects_the_half_open_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path());
+    for order in [Order::Asc, Order::Desc] {
+        let q = ReadQuery {
+            start_ms: Some(1050),
+            end_ms: Some(1120),
+            ..query(order, 13)
+        };
+        let (ids, _) = read_all(&store, TOPIC, q);
+        let mut want: Vec<i64> = (50..120).collect();
+        if order == Order::Desc {
+            want.reverse();
+        }
+        assert_eq!(ids, want);
+    }
+    let q = ReadQuery {
+        start_ms: Some(5000),
+        ..query(Order::Asc, 10)
+    };
+    let page = store.read(TOPIC, &q).unwrap();
+    assert!(page.batch.is_none());
+    assert_eq!(page.status, PageStatus::All);
+    let q = ReadQuery {
+        end_ms: Some(1003),
+        ..query(Order::Desc, 10)
+    };
+    assert_eq!(read_all(&store, TOPIC, q).0, vec![2, 1, 0]);
+}
+
+#[test]
+fn byte_limit_stops_early_but_returns_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path());
+    let q = ReadQuery {
+        max_bytes: 1,
+        ..query(Order::Asc, 100)
+    };
+    let page = store.read(TOPIC, &q).unwrap();
+    assert_eq!(
+        (page.num_rows(), page.status, page.next),
+        (1, PageStatus::ByteLimited, Some(1))
+    );
+    let q = ReadQuery {
+        max_bytes: 2000,
+        ..query(Order::Desc, 100)
+    };
+    let page = store.read(TOPIC, &q).unwrap();
+    assert_eq!(page.status, PageStatus::ByteLimited);
+    assert!(
+        page.num_rows() > 1 && page.num_rows() < 100,
+        "{}",
+        page.num_rows()
+    );
+    let (ids, statuses) = read_all(&store, TOPIC, q);
+    assert_eq!(ids, (0..250).rev().collect::<Vec<_>>());
+    assert!(statuses.contains(&PageStatus::ByteLimited));
+}
+
+#[test]
+fn schema_change_rolls_the_segment_and_breaks_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(cfg(dir.path())).unwrap();
+    assert!(store.append(TOPIC, batch_a(0..10, "engine-0")));
+    assert!(store.append(TOPIC, batch_b(10..20)));
+    assert!(store.append(TOPIC, batch_a(20..30, "engine-0")));
+    store.flush().unwrap();
+    let arrows = segment_files(&dir.path().join(TOPIC), "arrow");
+    assert_eq!(arrows.len(), 3, "one segment per schema run: {arrows:?}");
+
+    let mut q = query(Order::Asc, 100);
+    let mut pages = Vec::new();
+    loop {
+        let page = store.read(TOPIC, &q).unwrap();
+        let b = page.batch.unwrap();
+        pages.push((ids_of(&b), b.num_columns(), page.status, page.next));
+        match page.next {
+            Some(n) => q.cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(
+        pages,
+        vec![
+            ((0..10).collect(), 6, PageStatus::SchemaChange, Some(10)),
+            ((10..20).collect(), 3, PageStatus::SchemaChange, Some(20)),
+            ((20..30).collect(), 6, PageStatus::All, None),
+        ]
+    );
+    let (desc, statuses) = read_all(&store, TOPIC, query(Order::Desc, 100));
+    assert_eq!(desc, (0..30).rev().collect::<Vec<_>>());
+    assert_eq!(
+        statuses,
+        vec![
+            PageStatus::SchemaChange,
+            PageStatus::SchemaChange,
+            PageStatus::All
+        ]
+    );
+    // A page cut by page_size right before the boundary reports the schema change.
+    let page = store.read(TOPIC, &query(Order::Asc, 10)).unwrap();
+    assert_eq!(
+        (page.status, page.next),
+        (PageStatus::SchemaChange, Some(10))
+    );
+}
+
+#[test]
+fn field_metadata_and_partitions_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path());
+    let page = store.read(TOPIC, &query(Order::Asc, 3)).unwrap();
+    let schema = page.batch.unwrap().schema();
+    let field = schema.field_with_name("in.tensor").unwrap();
+    assert_eq!(field.metadata().get("unit").map(String::as_str), Some("m"));
+    let parts = store.partitions(TOPIC).unwrap();
+    assert_eq!(
+        parts.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("engine-0".to_string(), (0, 99)),
+            ("engine-1".to_string(), (100, 249))
+        ]
+    );
+    assert!(store.partitions("no-such-topic").unwrap().is_empty());
+}
+
+#[test]
+fn unknown_topic_bad_names_and_bad_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path());
+    let page = store
+        .read("pipeline-nobody-inference", &query(Order::Desc, 10))
+        .unwrap();
+    assert!(page.batch.is_none());
+    assert_eq!((page.status, page.next), (PageStatus::All, None));
+    let long = "x".repeat(201);
+    for bad in ["", "a/b", "a\\b", "..", "x..y", ".", long.as_str()] {
+        assert!(
+            matches!(
+                store.read(bad, &query(Order::Asc, 1)),
+                Err(LogError::InvalidTopic(_))
+            ),
+            "{bad:?}"
+        );
+        assert!(matches!(
+            store.partitions(bad),
+            Err(LogError::InvalidTopic(_))
+        ));
+        assert!(!store.append(bad, batch_a(0..1, "e")), "{bad:?}");
+    }
+    assert!(!dir.path().join("a").exists());
+    assert!(matches!(
+        store.read(TOPIC, &query(Order::Asc, 0)),
+        Err(LogError::BadQuery(_))
+    ));
+    let q = ReadQuery {
+        start_ms: Some(10),
+        end_ms: Some(5),
+        ..ReadQuery::default()
+    };
+    assert!(matches!(store.read(TOPIC, &q), Err(LogError::BadQuery(_))));
+}
+
+#[test]
+fn sealed_segments_are_plain_arrow_ipc_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path());
+    store.shutdown();
+    let arrows = segment_files(&dir.path().join(TOPIC), "arrow");
+    let rows: usize = arrows.iter().map(|p| stream_rows(p)).sum();
+    assert_eq!(rows, 250);
+    for p in &arrows {
+        let bytes = std::fs::read(p).unwrap();
+        assert_eq!(
+            &bytes[bytes.len() - 8..],
+            &[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0],
+            "EOS marker"
+        );
+    }
+    // Reads keep working after shutdown; appends are shed.
+    assert_eq!(
+        read_all(&store, TOPIC, query(Order::Asc, 1000)).0.len(),
+        250
+    );
+    assert!(!store.append(TOPIC, batch_a(0..1, "e")));
+}
