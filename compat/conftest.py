@@ -8,6 +8,9 @@ With ``$JOEY_COMPAT_DATABASE_URL`` set, the server gets ``--database-url`` and t
 on that database (PostgreSQL). It must be empty or used only by this suite before: the server
 creates the bootstrap admin only when it has no users. Tests use unique names, so running the
 suite again on the same database is fine (e.g. `scripts/pg-start.sh` with its own JOEY_PG_DIR/PORT).
+Every instance flushes its inference log store every ``LOG_FLUSH_INTERVAL_MS`` (100 ms, not the
+default second), so the log tests see what was inferred quickly; the JOEY_LOG_* and
+JOEY_INFERENCE_LOGGING settings are the fixture's, never inherited.
 """
 
 from __future__ import annotations
@@ -45,8 +48,13 @@ CONTROLLED_ENV = {
     "JOEY_CONFIG", "JOEY_LISTEN", "JOEY_DATA_DIR", "JOEY_DATABASE_URL", "JOEY_PUBLIC_URL", "JOEY_ADMIN_EMAIL",
     "JOEY_ADMIN_PASSWORD", "JOEY_API_CLIENT_SECRET", "JOEY_ACCESS_TOKEN_TTL_SECS", "JOEY_REFRESH_TOKEN_TTL_SECS",
     "JOEY_TOKEN_AUDIENCE", "JOEY_JSON_BODY_LIMIT", "JOEY_DEFAULT_ARCH", "JOEY_LOG_FORMAT", "JOEY_UPLOAD_LIMIT_BYTES",
-    "JOEY_INFER_BODY_LIMIT",
+    "JOEY_INFER_BODY_LIMIT", "JOEY_INFERENCE_LOGGING", "JOEY_LOG_FLUSH_INTERVAL_MS", "JOEY_LOG_FLUSH_ROWS",
+    "JOEY_LOG_QUEUE_CAPACITY", "JOEY_LOG_FSYNC", "JOEY_LOG_DISK_BUDGET_BYTES", "JOEY_LOG_RETENTION_HOURS",
+    "JOEY_LOG_RETENTION_BYTES_PER_TOPIC",
 }
+# The inference log store flushes at least this often (ms): short, so log tests need not wait a second
+# (the server's default is 1000). Every instance the suite starts gets it.
+LOG_FLUSH_INTERVAL_MS = 100
 # The third-party reference data (Wallaroo tutorial models and recorded responses) read in place by
 # the tests marked `shared`; see /work/shared/data/README.md. Never copied into the repo.
 SHARED_DATA = Path(os.environ.get("JOEY_SHARED_DATA") or REPO.parent / "shared" / "data")
@@ -110,6 +118,8 @@ class JoeyServer:
             env["JOEY_ADMIN_PASSWORD"] = self.admin_password
             env["JOEY_API_CLIENT_SECRET"] = self.client_secret
         args = [JOEY_BIN, "serve", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"]
+        if "--log-flush-interval-ms" not in self.extra_args:
+            args += ["--log-flush-interval-ms", str(LOG_FLUSH_INTERVAL_MS)]
         if self.database_url:
             args += ["--database-url", self.database_url]
         args += [str(a) for a in self.extra_args]

@@ -271,3 +271,95 @@ def tiny_out(row) -> np.float32:
 def close32(got, want) -> bool:
     """Equal up to float32 summation order (numpy's dot vs ONNX Runtime's MatMul): a few ulps."""
     return abs(float(got) - float(want)) <= 2e-6 * abs(float(want))
+
+
+# ---- inference logs -------------------------------------------------------------------------------
+
+
+LOG_WAIT = 15  # seconds a test waits for inferred rows to show up in the log (the suite flushes every 100 ms)
+
+
+@dataclass
+class LogPage:
+    """One page of ``POST /v1/logs/topic/{topic}/records``: the Arrow table and its schema metadata
+    ``status`` = ``{"status", "next"}``."""
+
+    table: pa.Table
+    status: str
+    next: Optional[dict]
+
+    @property
+    def rows(self) -> list:
+        return self.table.to_pylist()
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The data schema, without the page's ``status`` metadata."""
+        meta = {k: v for k, v in (self.table.schema.metadata or {}).items() if k != b"status"}
+        return self.table.schema.with_metadata(meta)
+
+
+def topic_of(server: JoeyServer, token: str, pipeline_pk_id: int) -> str:
+    r = server.post("/v1/api/plateau/get_topic_name", token, json={"pipeline_pk_id": pipeline_pk_id})
+    assert r.status_code == 200, f"get_topic_name: {r.status_code} {r.text}"
+    return r.json()["topic_name"]
+
+
+def log_records(server: JoeyServer, token: Optional[str], topic: str, params=None, iterator=None) -> requests.Response:
+    """``POST /v1/logs/topic/{topic}/records`` the way the SDK sends it (Arrow Accept, iterator body);
+    ``params`` is a dict or a list of pairs (``requests`` URL-encodes them, as httpx does for the SDK)."""
+    headers = {"Accept": ARROW}
+    return server.post(f"/v1/logs/topic/{topic}/records", token, json={} if iterator is None else iterator,
+                       params=params, headers=headers)
+
+
+def log_page(server: JoeyServer, token: str, topic: str, params=None, iterator=None) -> LogPage:
+    r = log_records(server, token, topic, params, iterator)
+    assert r.status_code == 200, f"records of {topic}: {r.status_code} {r.text[:2000]}"
+    assert r.headers["content-type"] == ARROW, r.headers
+    t = read_arrow(r.content)
+    meta = t.schema.metadata or {}
+    assert b"status" in meta, t.schema
+    status = json.loads(meta[b"status"])
+    assert set(status) == {"status", "next"}, status
+    assert status["status"] in ("All", "RecordLimited", "ByteLimited", "SchemaChange"), status
+    # `next` is null exactly when nothing more matches.
+    assert (status["next"] is None) == (status["status"] == "All"), status
+    return LogPage(t, status["status"], status["next"])
+
+
+def log_pages(server: JoeyServer, token: str, topic: str, params=None, max_pages: int = 10_000) -> list:
+    """Every page of ``topic``, chaining iterators (``{}``, then each page's ``next``) until ``All``."""
+    pages, iterator = [], {}
+    while True:
+        page = log_page(server, token, topic, params, iterator)
+        pages.append(page)
+        if page.status == "All":
+            return pages
+        assert page.table.num_rows > 0, f"an empty page that is not the last: {page.status} {page.next}"
+        assert page.next != iterator, f"the iterator did not move: {iterator}"
+        assert len(pages) < max_pages, "too many pages"
+        iterator = page.next
+
+
+def log_rows(pages: list) -> list:
+    return [row for p in pages for row in p.rows]
+
+
+def wait_logged(server: JoeyServer, token: str, topic: str, n: int, params=None, timeout: float = LOG_WAIT) -> list:
+    """Polls the log of ``topic`` until it holds ``n`` rows; returns its pages (asc). Fails on more."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pages = log_pages(server, token, topic, params)
+        got = sum(p.table.num_rows for p in pages)
+        assert got <= n, f"{topic} holds {got} rows, expected {n}"
+        if got == n:
+            return pages
+        assert time.monotonic() < deadline, f"{topic} holds {got} of {n} rows after {timeout} s"
+        time.sleep(0.05)
+
+
+def get_logs(server: JoeyServer, token: Optional[str], body: dict, accept: Optional[str] = None, query: Optional[str] = None) -> requests.Response:
+    """``POST /v1/api/pipelines/get_logs``."""
+    headers = {"Accept": accept} if accept else {}
+    return server.post("/v1/api/pipelines/get_logs" + (f"?{query}" if query else ""), token, json=body, headers=headers)

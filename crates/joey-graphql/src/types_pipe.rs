@@ -186,7 +186,7 @@ fn dmc() -> Object {
 
 fn dmc_aggregate() -> Object {
     Object::new("deployment_model_configs_aggregate")
-        .field(rel("nodes", list_nn("deployment_model_configs"), |_e: Env, a: DmcAggregate, _a: J| async move { objs(a.0) }))
+        .field(rel("nodes", list_nn("deployment_model_configs"), |_e: Env, agg: DmcAggregate, _a: J| async move { objs(agg.0) }))
 }
 
 fn dpv() -> Object {

@@ -49,6 +49,23 @@
 //! The writer groups pending batches per topic (concatenating equal schemas) and flushes a
 //! topic when it has `flush_rows` pending rows or `flush_interval` has passed; batch messages
 //! hold at most `flush_rows` rows.
+//!
+//! # Notes
+//!
+//! * Batches are encoded with `IpcDataGenerator` + `write_message` (the building blocks of
+//!   `StreamWriter`) into a buffer that is then appended: the buffer gives the exact byte
+//!   span of each message, and a fresh dictionary tracker per batch makes every batch carry
+//!   its dictionaries (`StreamWriter` omits unchanged ones, so a later batch could not be
+//!   decoded alone). For dictionary-free schemas the bytes equal `StreamWriter`'s.
+//! * At open every topic gets a fresh, empty active segment at once: its idx header records
+//!   the next row offset, so offsets are never reused, even after retention removed every
+//!   older segment. Empty segments are removed by the next recovery.
+//! * A segment whose indexed data cannot be decoded (damaged outside the store's control) is
+//!   quarantined (renamed `*.corrupt`) and reported in the log, not deleted, and `open` goes on.
+//! * Rows without a `metadata.partition` value are not tracked in [`LogStore::partitions`].
+//! * `ByteLimited` measures rows by their encoded (IPC) size, averaged per batch.
+//! * When a full page is followed by a row of another schema, the status is `SchemaChange`
+//!   (a client that starts a new file on a schema change does so).
 
 mod index;
 mod read;

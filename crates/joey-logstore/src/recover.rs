@@ -55,12 +55,14 @@ fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment),
     let ctx = |e: std::io::Error| io_err(&dir.display().to_string(), e);
     let mut ids = BTreeSet::new();
     let mut metas = BTreeSet::new();
+    let mut max_id: Option<u64> = None;
     for entry in fs::read_dir(dir).map_err(ctx)? {
         let entry = entry.map_err(ctx)?;
         let name = entry.file_name();
         let Some((id, ext)) = name.to_str().and_then(parse_seg_file) else {
             continue;
         };
+        max_id = max_id.max(Some(id)); // quarantined files too: ids are never reused
         match ext {
             "arrow" | "idx" => {
                 ids.insert(id);
@@ -98,7 +100,7 @@ fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment),
             Err(e) => return Err(e),
         }
     }
-    let id = ids.last().map_or(0, |m| m + 1);
+    let id = max_id.map_or(0, |m| m + 1);
     let active = ActiveSegment::create(dir, id, next_offset, fsync).map_err(ctx)?;
     for e in empties {
         for ext in ["meta", "idx", "arrow"] {

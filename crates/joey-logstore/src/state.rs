@@ -133,9 +133,13 @@ pub(crate) fn time_column(batch: &RecordBatch) -> Option<Int64Array> {
     let col = batch.column_by_name("time")?;
     match col.data_type() {
         DataType::Int64 => Some(col.as_primitive::<Int64Type>().clone()),
-        DataType::Timestamp(_, _) | DataType::Date64 => {
-            let ms = cast(col, &DataType::Timestamp(TimeUnit::Millisecond, None)).ok()?;
+        DataType::Timestamp(_, tz) => {
+            let ms = cast(col, &DataType::Timestamp(TimeUnit::Millisecond, tz.clone())).ok()?;
             let i = cast(&ms, &DataType::Int64).ok()?;
+            Some(i.as_primitive::<Int64Type>().clone())
+        }
+        DataType::Date64 => {
+            let i = cast(col, &DataType::Int64).ok()?;
             Some(i.as_primitive::<Int64Type>().clone())
         }
         _ => None,

@@ -165,3 +165,41 @@ fn a_second_store_on_the_same_directory_is_refused() {
     store.shutdown();
     assert!(LogStore::open(cfg(dir.path())).is_ok());
 }
+
+#[test]
+fn undecodable_segment_is_quarantined_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    for (ids, part) in [(0..10, "engine-0"), (10..20, "engine-1")] {
+        let store = open(dir.path());
+        assert!(store.append(TOPIC, batch_a(ids, part)));
+        store.flush().unwrap();
+        store.shutdown();
+    }
+    let tdir = dir.path().join(TOPIC);
+    let first = tdir.join("seg-0000000000.arrow");
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[8..64].fill(0); // the schema message no longer decodes
+    std::fs::write(&first, &bytes).unwrap();
+
+    let store = open(dir.path());
+    assert_eq!(
+        read_all(&store, TOPIC, query(Order::Asc, 100)).0,
+        (10..20).collect::<Vec<_>>()
+    );
+    assert!(!first.exists());
+    assert_eq!(
+        std::fs::read(tdir.join("seg-0000000000.arrow.corrupt")).unwrap(),
+        bytes
+    );
+    assert!(tdir.join("seg-0000000000.idx.corrupt").exists());
+    assert!(store.append(TOPIC, batch_a(20..25, "engine-0")));
+    store.flush().unwrap();
+    let q = joey_logstore::ReadQuery {
+        cursor: Some(20),
+        ..query(Order::Asc, 100)
+    };
+    assert_eq!(
+        ids_of(&store.read(TOPIC, &q).unwrap().batch.unwrap()),
+        (20..25).collect::<Vec<_>>()
+    );
+}

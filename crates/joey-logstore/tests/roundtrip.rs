@@ -248,3 +248,85 @@ fn sealed_segments_are_plain_arrow_ipc_streams() {
     );
     assert!(!store.append(TOPIC, batch_a(0..1, "e")));
 }
+
+/// The columns an inference log really has, including lists and a dictionary-encoded one.
+fn inference_batch(first: i64, n: usize) -> arrow::record_batch::RecordBatch {
+    use arrow::array::{
+        ArrayRef, BooleanArray, DictionaryArray, Float64Builder, Int64Array, ListBuilder,
+        StringArray, StringBuilder, UInt32Array, UInt64Builder,
+    };
+    use arrow::datatypes::Int32Type;
+    use std::sync::Arc;
+    let mut tensor = ListBuilder::new(Float64Builder::new());
+    let mut elapsed = ListBuilder::new(UInt64Builder::new());
+    let mut dropped = ListBuilder::new(StringBuilder::new());
+    for i in 0..n as i64 {
+        tensor.append_value([Some((first + i) as f64), Some(2.5)]);
+        elapsed.append_value([Some(100), Some(200 + (first + i) as u64)]);
+        dropped.append_value(Vec::<Option<&str>>::new());
+    }
+    let part: DictionaryArray<Int32Type> = (0..n as i64)
+        .map(|i| {
+            if (first + i) % 2 == 0 {
+                "engine-a"
+            } else {
+                "engine-b"
+            }
+        })
+        .collect();
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "time",
+            Arc::new(Int64Array::from_iter_values(
+                (first..first + n as i64).map(|i| 1000 + i),
+            )),
+        ),
+        ("in.tensor", Arc::new(tensor.finish())),
+        ("anomaly.count", Arc::new(UInt32Array::from(vec![1u32; n]))),
+        (
+            "anomaly.too_high",
+            Arc::new(BooleanArray::from(vec![true; n])),
+        ),
+        (
+            "metadata.last_model",
+            Arc::new(StringArray::from(vec![r#"{"model_name":"ccfraud"}"#; n])),
+        ),
+        ("metadata.elapsed", Arc::new(elapsed.finish())),
+        ("metadata.dropped", Arc::new(dropped.finish())),
+        ("metadata.partition", Arc::new(part)),
+        (
+            "id",
+            Arc::new(Int64Array::from_iter_values(first..first + n as i64)),
+        ),
+    ];
+    arrow::record_batch::RecordBatch::try_from_iter(cols).unwrap()
+}
+
+#[test]
+fn lists_and_dictionary_columns_read_back_at_random() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(cfg(dir.path())).unwrap();
+    for k in 0..4 {
+        assert!(store.append(TOPIC, inference_batch(k * 10, 10)));
+        store.flush().unwrap(); // one batch message per append
+    }
+    // The newest batch alone decodes (its dictionary travels with it).
+    let page = store.read(TOPIC, &query(Order::Desc, 3)).unwrap();
+    let b = page.batch.unwrap();
+    assert_eq!(ids_of(&b), vec![39, 38, 37]);
+    assert_eq!(b, {
+        let want = inference_batch(37, 3);
+        let idx = arrow::array::UInt32Array::from(vec![2, 1, 0]);
+        arrow::compute::take_record_batch(&want, &idx).unwrap()
+    });
+    assert_eq!(
+        read_all(&store, TOPIC, query(Order::Asc, 7)).0,
+        (0..40).collect::<Vec<_>>()
+    );
+    let parts = store.partitions(TOPIC).unwrap();
+    assert_eq!(parts["engine-a"], (0, 38));
+    assert_eq!(parts["engine-b"], (1, 39));
+    store.shutdown();
+    let segs = segment_files(&dir.path().join(TOPIC), "arrow");
+    assert_eq!(segs.iter().map(|p| stream_rows(p)).sum::<usize>(), 40);
+}

@@ -47,12 +47,11 @@ pub async fn get_pipeline_by_name(State(s): State<AppState>, Auth(caller): Auth,
 
 #[utoipa::path(post, path = "/v1/api/pipelines/list_pipelines", tag = "pipelines", request_body = ListPipelinesRequest, responses((status = 200, body = Object)))]
 pub async fn list_pipelines(State(s): State<AppState>, Auth(caller): Auth, WJson(req): WJson<ListPipelinesRequest>) -> Result<Json<Value>, ApiError> {
-    let sel = match (req.workspace_id, req.workspace_name) {
-        (Some(id), _) => ModelSelector::WorkspaceId(id),
-        (None, Some(n)) => ModelSelector::WorkspaceName(n),
-        (None, None) => return Err(Error::invalid("give 'workspace_id' or 'workspace_name'").into()),
+    let all = match (req.workspace_id, req.workspace_name) {
+        (Some(id), _) => s.platform.list_pipelines(&caller, ModelSelector::WorkspaceId(id)).await?,
+        (None, Some(n)) => s.platform.list_pipelines(&caller, ModelSelector::WorkspaceName(n)).await?,
+        (None, None) => s.platform.list_all_pipelines(&caller).await?,
     };
-    let all = s.platform.list_pipelines(&caller, sel).await?;
     Ok(Json(json!({"pipelines": all.iter().map(|i| list_item(i, None)).collect::<Vec<_>>()})))
 }
 

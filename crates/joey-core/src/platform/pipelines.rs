@@ -112,6 +112,17 @@ impl Platform {
         Ok(out)
     }
 
+    /// Pipelines of every workspace the caller can see (the SDK's `list_pipelines()` without a workspace).
+    pub async fn list_all_pipelines(&self, caller: &Caller) -> Result<Vec<PipelineInfo>> {
+        let mut out = Vec::new();
+        for s in self.list_workspaces(caller, None).await? {
+            for p in self.store.list_pipelines(s.workspace.id).await? {
+                out.push(self.pipeline_info(s.workspace.clone(), p).await?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn pipeline_version(&self, caller: &Caller, version_uuid: &str) -> Result<(Pipeline, PipelineVersion)> {
         let missing = || Error::not_found(format!("pipeline version '{version_uuid}' not found"));
         let v = self.store.find_pipeline_version(version_uuid).await?.ok_or_else(missing)?;
