@@ -238,19 +238,19 @@ def test_time_range_selects_the_requests_inside_it(server, admin_token, flow, or
     assert len(empty) == 1 and empty[0].table.num_rows == 0 and empty[0].status == "All"
 
 
-def test_sub_millisecond_bounds(server, admin_token, flow):
+@pytest.mark.xfail(strict=True, reason="server bug: logs.rs parse_time() floors time.start/time.end to the millisecond "
+                   "(timestamp_millis), so a bound at t + 0.5 ms acts as t: the row at t is kept by the start and "
+                   "dropped by the end; rounding up is exact")
+@pytest.mark.parametrize("bound", ["time.start", "time.end"])
+def test_sub_millisecond_bounds(server, admin_token, flow, bound):
     """Row times are whole milliseconds; a bound between two milliseconds (the SDK sends isoformat()
-    with microseconds) must not move a row across it."""
+    with microseconds) must not move a row across it. Request 2 at t: before t + 0.5 ms."""
     d, topic, sent = flow
     t = sent[2].time
-    half = lambda ms: datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc).replace(
-        microsecond=(ms % 1000) * 1000 + 500).isoformat()  # ms + 0.5 ms
-    # [t + 0.5 ms, ...): request 2 (at t) is before the start.
-    rows = log_rows(log_pages(server, admin_token, topic, {"time.start": half(t), **FLAT}))
-    assert {r["time"] for r in rows} == {s.time for s in sent[3:]}, "start"
-    # [..., t + 0.5 ms): request 2 (at t) is before the end.
-    rows = log_rows(log_pages(server, admin_token, topic, {"time.end": half(t), **FLAT}))
-    assert {r["time"] for r in rows} == {s.time for s in sent[:3]}, "end"
+    half = datetime.datetime.fromtimestamp(t // 1000, tz=datetime.timezone.utc).replace(microsecond=(t % 1000) * 1000 + 500)
+    rows = log_rows(log_pages(server, admin_token, topic, {bound: half.isoformat(), **FLAT}))
+    want = sent[3:] if bound == "time.start" else sent[:3]
+    assert sorted({r["time"] for r in rows}) == [s.time for s in want], half.isoformat()
 
 
 def test_metadata_columns_when_asked_for(server, admin_token, tiny, flow):
