@@ -1,11 +1,13 @@
-"""Helpers of the model, pipeline and inference tests: uploads the way the SDK sends them, polling,
-pipeline steps, deployments and inference requests the way the Wallaroo guides write them.
+"""Helpers of the model, pipeline, inference and inference-log tests: uploads the way the SDK sends
+them, polling, pipeline steps, deployments and inference requests the way the Wallaroo guides write
+them, and log reads the way the SDK pages through them.
 
 Plain ``requests`` on purpose: the tests that check a response's shape call the generated client
 themselves; these helpers only set things up."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import time
@@ -363,3 +365,23 @@ def get_logs(server: JoeyServer, token: Optional[str], body: dict, accept: Optio
     """``POST /v1/api/pipelines/get_logs``."""
     headers = {"Accept": accept} if accept else {}
     return server.post("/v1/api/pipelines/get_logs" + (f"?{query}" if query else ""), token, json=body, headers=headers)
+
+
+def iso(ms: int, tz: datetime.timezone = datetime.timezone.utc, z: bool = False) -> str:
+    """RFC 3339 with milliseconds (``...+00:00``, or ``...Z``), like the SDK's ``isoformat()``."""
+    t = datetime.datetime.fromtimestamp(ms // 1000, tz=tz) + datetime.timedelta(milliseconds=ms % 1000)
+    s = t.isoformat(timespec="milliseconds")
+    return s.replace("+00:00", "Z") if z else s
+
+
+def check_chain(pages: list, page_size: int) -> None:
+    """Pages of one read: full when RecordLimited, a schema change only where the schema changes."""
+    for p, q in zip(pages, pages[1:]):
+        assert p.table.num_rows <= page_size
+        assert p.status in ("RecordLimited", "SchemaChange"), p.status
+        assert isinstance(p.next, dict), p.next
+        if p.status == "RecordLimited":
+            assert p.table.num_rows == page_size, (p.status, p.table.num_rows)
+        else:
+            assert p.schema != q.schema, f"SchemaChange between pages of the same schema {p.schema}"
+    assert pages[-1].status == "All" and pages[-1].next is None

@@ -19,19 +19,13 @@ import pyarrow as pa
 import pytest
 
 from conftest import JoeyServer, assert_error_body, invite_user, unique
-from helpers import (ARROW, PANDAS, SDK_QUERY, arrow_file, assert_engine_error, close32, create_pipeline, deploy,
-                     deploy_pipeline, get_logs, infer_step, log_page, log_pages, log_records, log_rows, new_workspace,
-                     read_arrow, tensor_table, tiny_out, topic_of, upload_ready, wait_logged, wait_running)
+from helpers import (ARROW, PANDAS, SDK_QUERY, arrow_file, assert_engine_error, check_chain, close32, create_pipeline,
+                     deploy, deploy_pipeline, get_logs, infer_step, iso, log_page, log_pages, log_records, log_rows,
+                     new_workspace, read_arrow, tensor_table, tiny_out, topic_of, upload_ready, wait_logged, wait_running)
 
 FLAT = {"dataset.separator": "."}
 COLUMNS = ["time", "in.tensor", "out.dense_1", "anomaly.count"]
 METADATA = ["metadata.last_model", "metadata.pipeline_version", "metadata.elapsed", "metadata.dropped", "metadata.partition"]
-
-
-def iso(ms: int, tz: datetime.timezone = datetime.timezone.utc, z: bool = False) -> str:
-    """RFC 3339 with milliseconds (``...+00:00``, or ``...Z``), like the SDK's ``isoformat()``."""
-    s = datetime.datetime.fromtimestamp(ms / 1000, tz=tz).isoformat(timespec="milliseconds")
-    return s.replace("+00:00", "Z") if z else s
 
 
 def f32(values) -> list:
@@ -59,19 +53,6 @@ def assert_same_rows(got: list, want: list, what: str = "") -> None:
         assert f32(g["in.tensor"]) == f32(w["in.tensor"]), ctx
         assert f32(g["out.dense_1"]) == f32(w["out.dense_1"]), (ctx, g["out.dense_1"], w["out.dense_1"])
         assert g["anomaly.count"] == w["anomaly.count"], ctx
-
-
-def check_chain(pages: list, page_size: int) -> None:
-    """Pages of one read: full when RecordLimited, a schema change only where the schema changes."""
-    for p, q in zip(pages, pages[1:]):
-        assert p.table.num_rows <= page_size
-        assert p.status in ("RecordLimited", "SchemaChange"), p.status
-        assert isinstance(p.next, dict), p.next
-        if p.status == "RecordLimited":
-            assert p.table.num_rows == page_size, (p.status, p.table.num_rows)
-        else:
-            assert p.schema != q.schema, f"SchemaChange between pages of the same schema {p.schema}"
-    assert pages[-1].status == "All" and pages[-1].next is None
 
 
 # ---- one deployment, six requests -------------------------------------------------------------------
@@ -238,9 +219,6 @@ def test_time_range_selects_the_requests_inside_it(server, admin_token, flow, or
     assert len(empty) == 1 and empty[0].table.num_rows == 0 and empty[0].status == "All"
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: logs.rs parse_time() floors time.start/time.end to the millisecond "
-                   "(timestamp_millis), so a bound at t + 0.5 ms acts as t: the row at t is kept by the start and "
-                   "dropped by the end; rounding up is exact")
 @pytest.mark.parametrize("bound", ["time.start", "time.end"])
 def test_sub_millisecond_bounds(server, admin_token, flow, bound):
     """Row times are whole milliseconds; a bound between two milliseconds (the SDK sends isoformat()
@@ -273,7 +251,10 @@ def test_metadata_columns_when_asked_for(server, admin_token, tiny, flow):
         if "metadata.partition" in want:
             assert {k: row[k] for k in METADATA} == {k: want[k] for k in METADATA}, (row, want)
     assert sum("metadata.partition" in w for w in all_rows(sent)) == 5
-    # One metadata path alone.
+    # metadata alone, and one metadata path alone.
+    meta = log_pages(server, admin_token, topic, {"dataset[]": "metadata", **FLAT})
+    assert all(p.table.column_names == METADATA for p in meta)
+    assert log_rows(meta) == [{k: r[k] for k in METADATA} for r in rows]
     only = log_rows(log_pages(server, admin_token, topic, {"dataset[]": "metadata.partition", **FLAT}))
     assert only == [{"metadata.partition": partition}] * len(rows)
     # Left out by default, and by the SDK's own exclusion.
@@ -469,6 +450,48 @@ def test_failed_inferences_land_in_the_failures_topic(server, admin_token, ws, t
         d.undeploy(admin_token)
 
 
+def test_concurrent_requests_and_every_inference_route_are_logged_once(server, admin_token, ws, tiny):
+    """Requests from 8 threads at once, plus the /infer and edge /pipelines aliases: each row is logged
+    exactly once, and the rows of one request stay together and in order."""
+    import requests
+    from concurrent.futures import ThreadPoolExecutor
+
+    d = deploy_pipeline(server, admin_token, ws, [infer_step(tiny)], prefix="busy")
+    try:
+        topic = topic_of(server, admin_token, d.pipeline_pk_id)
+
+        def body(rid: int, n: int) -> bytes:
+            # The first value names the request and the row.
+            return json.dumps([{"tensor": [rid + k / 8] + [0.125 * ((rid + k + i) % 5) for i in range(28)]} for k in range(n)]).encode()
+
+        headers = {"Authorization": f"Bearer {admin_token}", "Content-Type": PANDAS}
+        sizes = {}
+
+        def send(rid: int, url: str):
+            n = 1 + rid % 3
+            sizes[rid] = n
+            r = requests.post(url + "?" + SDK_QUERY, data=body(rid, n), headers=headers, timeout=60)
+            assert r.status_code == 200, r.text
+            return rid, r.json()
+
+        urls = [d.url, server.url(f"/infer/{d.name}/{d.pipeline}"), server.url(f"/pipelines/{d.pipeline}")]
+        answers = [send(rid, url) for rid, url in enumerate(urls)]
+        with ThreadPoolExecutor(8) as pool:
+            answers += list(pool.map(lambda rid: send(rid, d.url), range(3, 67)))
+        n = sum(sizes.values())
+        rows = log_rows(wait_logged(server, admin_token, topic, n, {"page_size": 1000, **FLAT}))
+        firsts = [f32(r["in.tensor"])[0] for r in rows]
+        # Every row once, and the rows of a request together, in their order.
+        assert sorted(firsts) == sorted(f32([rid + k / 8 for rid, m in sizes.items() for k in range(m)])), firsts
+        for rid, out in answers:
+            i = firsts.index(f32([rid])[0])
+            assert_same_rows(rows[i:i + sizes[rid]], out, f"request {rid}")
+        # Pages of 7 give the same rows.
+        assert log_rows(log_pages(server, admin_token, topic, {"page_size": 7, **FLAT})) == rows
+    finally:
+        d.undeploy(admin_token)
+
+
 # ---- who may read logs, and bad requests ------------------------------------------------------------
 
 
@@ -486,6 +509,13 @@ def test_service_account_tokens_get_403(server, ws, flow):
     for route, r in log_routes(server, server.service_token(), ws, d.pipeline, topic).items():
         assert r.status_code == 403, (route, r.status_code, r.text)
         assert_error_body(r, 403)
+
+
+def test_service_account_topic_name_by_id_is_403(server, ws, flow):
+    d, _, _ = flow
+    sa = server.service_token()
+    assert_error_body(server.post("/v1/api/plateau/get_topic_name", sa, json={"pipeline_name": d.pipeline, "workspace_id": ws}), 403)
+    assert_error_body(server.post("/v1/api/plateau/get_topic_name", sa, json={"pipeline_pk_id": d.pipeline_pk_id}), 403)
 
 
 def test_non_members_get_404_until_they_are_added(server, admin_token, ws, flow):
@@ -546,8 +576,6 @@ def test_bad_get_logs_requests_are_400(server, admin_token, ws, flow, extra):
     assert_error_body(get_logs(server, admin_token, {"pipeline_name": d.pipeline, "workspace_id": ws, **extra}), 400)
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: logs.rs decode() slices `&s[i + 1..i + 3]` inside a multi-byte "
-                   "character (panic 'end byte index 3 is not a char boundary'); the connection is dropped unanswered")
 def test_a_non_ascii_query_is_answered(server, admin_token, flow):
     """A query with raw UTF-8 bytes after a '%' (hyper lets them through) gets an answer (400 or 200),
     not a dropped connection. Inference and get_logs parse the same bytes fine."""
@@ -620,10 +648,21 @@ def test_sdk_get_raw_logs_reads_the_topic(sdk_member, flow):
     assert_same_rows(df.to_dict("records"), all_rows(sent), "get_raw_logs")
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: GET /v1/logs/topic/{topic} reports `end` as the last row's offset "
-                   "(inclusive); the SDK starts get_raw_logs at `end - limit`, so it gets limit + 1 rows")
 def test_sdk_get_raw_logs_returns_the_newest_limit_rows(sdk_member, flow):
     d, topic, sent = flow
     for limit in (1, 5):
         df = sdk_member.get_raw_logs(topic, limit=limit, dataset_separator=".")
         assert df["time"].tolist() == [row["time"] for row in all_rows(sent)[-limit:]], (limit, len(df))
+
+
+def test_sdk_get_raw_logs_reads_the_failures_topic(server, admin_token, sdk_member, ws, tiny):
+    d = deploy_pipeline(server, admin_token, ws, [infer_step(tiny)], prefix="rawfail")
+    try:
+        topic = topic_of(server, admin_token, d.pipeline_pk_id) + "-failures"
+        err = assert_engine_error(d.infer(admin_token, [{"tensor": [0.5] * 5}]), 400)
+        wait_logged(server, admin_token, topic, 1)
+        df = sdk_member.get_raw_logs(topic, limit=10, dataset_separator=".")
+        assert len(df) == 1, df
+        assert df["error"].tolist() == [err["error"]]
+    finally:
+        d.undeploy(admin_token)

@@ -103,7 +103,7 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
         Ok(r) => r,
         Err(e) => {
             if s.config.inference_logging && !matches!(e, InferError::NotReady) {
-                s.logs.append(&format!("{}-failures", live.topic), failure_record(&batch, &e.to_string()));
+                s.logs.append(&format!("{}-failures", live.topic), failure_record(&batch, &e.to_string(), &format!("engine-{}", live.name)));
             }
             return Err(match e {
                 InferError::NotReady => engine_err(Error::Unavailable(e.to_string())),
@@ -129,8 +129,9 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
     Ok(resp)
 }
 
-/// A failed request as a log record: `time`, the input columns as `in.*`, and `error`.
-fn failure_record(input: &arrow::record_batch::RecordBatch, message: &str) -> arrow::record_batch::RecordBatch {
+/// A failed request as a log record: `time`, the input columns as `in.*`, `error`, and the
+/// partition `engine-<deployment>`.
+fn failure_record(input: &arrow::record_batch::RecordBatch, message: &str, partition: &str) -> arrow::record_batch::RecordBatch {
     use arrow::array::{ArrayRef, Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
     let n = input.num_rows();
@@ -143,5 +144,7 @@ fn failure_record(input: &arrow::record_batch::RecordBatch, message: &str) -> ar
     }
     fields.push(Field::new("error", DataType::Utf8, false));
     cols.push(Arc::new(StringArray::from(vec![message; n])));
+    fields.push(Field::new("metadata.partition", DataType::Utf8, false));
+    cols.push(Arc::new(StringArray::from(vec![partition; n])));
     arrow::record_batch::RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap_or_else(|_| arrow::record_batch::RecordBatch::new_empty(Arc::new(Schema::empty())))
 }

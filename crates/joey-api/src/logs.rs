@@ -51,21 +51,32 @@ pub async fn partitions(State(s): State<AppState>, Auth(caller): Auth, Path(topi
     caller.require_user()?;
     authorize_topic(&s, &caller, &topic).await?;
     let parts = s.logs.partitions(&topic).map_err(store_err)?;
-    let map: serde_json::Map<String, Value> = parts.into_iter().map(|(k, (a, b))| (k, json!({"start": a, "end": b}))).collect();
+    // `end` is one past the last offset, as Kafka-style consumers (the SDK's get_raw_logs) expect.
+    let map: serde_json::Map<String, Value> = parts.into_iter().map(|(k, (a, b))| (k, json!({"start": a, "end": b + 1}))).collect();
     Ok(Json(json!({"partitions": map})))
 }
 
+/// An RFC 3339 bound in epoch ms, rounded up: `time` is whole ms, so a bound with a sub-ms part
+/// selects exactly the rows a µs-precise comparison would.
 fn parse_time(raw: &str, what: &str) -> Result<i64, ApiError> {
     chrono::DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.timestamp_millis())
+        .map(|t| {
+            let us = t.timestamp_micros();
+            us.div_euclid(1000) + i64::from(us.rem_euclid(1000) > 0)
+        })
         .map_err(|e| Error::invalid(format!("{what} '{raw}' is not an RFC 3339 time: {e}")).into())
 }
 
-/// The cursor in an iterator body: `{"offset": n}` (ours), or per-partition offsets (the SDK's
-/// raw-log seeding), of which the smallest is used.
-fn cursor_of(body: &Value) -> Option<u64> {
-    let obj = body.as_object()?;
-    obj.get("offset").and_then(Value::as_u64).or_else(|| obj.values().filter_map(Value::as_u64).min())
+/// The cursor in an iterator body: `{}` (start), `{"offset": n}` (ours), or per-partition
+/// offsets (the SDK's raw-log seeding), of which the smallest is used.
+fn cursor_of(body: &Value) -> Result<Option<u64>, ApiError> {
+    let bad = || Error::invalid("the iterator body must be {} or the previous page's `next` object of non-negative offsets");
+    let obj = body.as_object().ok_or_else(bad)?;
+    let offsets = obj.values().map(|v| v.as_u64().ok_or_else(bad)).collect::<Result<Vec<u64>, _>>()?;
+    Ok(match obj.get("offset") {
+        Some(v) => v.as_u64(),
+        None => offsets.into_iter().min(),
+    })
 }
 
 /// Logs select like inference, except that `*` leaves metadata out unless it is asked for.
@@ -102,17 +113,16 @@ fn page_batch(page: &Page) -> arrow::record_batch::RecordBatch {
 pub async fn records(State(s): State<AppState>, Auth(caller): Auth, Path(topic): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
     caller.require_user()?;
     authorize_topic(&s, &caller, &topic).await?;
-    let pairs: HashMap<String, String> = q.as_deref().map(|q| url_pairs(q)).unwrap_or_default();
+    let pairs: HashMap<String, String> = q.as_deref().map(url_pairs).transpose()?.unwrap_or_default();
     let iter: Value = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid iterator body: {e}")))? };
     let start_ms = pairs.get("time.start").map(|t| parse_time(t, "time.start")).transpose()?;
     let end_ms = pairs.get("time.end").map(|t| parse_time(t, "time.end")).transpose()?;
     let page_size = pairs.get("page_size").map(|p| p.parse::<usize>().map_err(|_| Error::invalid(format!("page_size '{p}' is not a number")))).transpose()?.unwrap_or(100);
-    let order = match pairs.get("order").map(String::as_str) {
-        Some("desc") => Order::Desc,
-        Some("asc") | None => Order::Asc,
-        Some(o) => return Err(Error::invalid(format!("order must be 'asc' or 'desc', not '{o}'")).into()),
-    };
-    let query = ReadQuery { start_ms, end_ms, order, page_size: page_size.max(1), cursor: cursor_of(&iter), max_bytes: MAX_PAGE_BYTES };
+    let order = parse_order(pairs.get("order").map(String::as_str))?;
+    if page_size == 0 {
+        return Err(Error::invalid("page_size must be at least 1").into());
+    }
+    let query = ReadQuery { start_ms, end_ms, order, page_size, cursor: cursor_of(&iter)?, max_bytes: MAX_PAGE_BYTES };
     let page = s.logs.read(&topic, &query).map_err(store_err)?;
     let params = log_params(q.as_deref())?;
     let status = json!({"status": status_name(&page.status), "next": page.next.map(|n| json!({"offset": n}))}).to_string();
@@ -125,30 +135,23 @@ pub async fn records(State(s): State<AppState>, Auth(caller): Auth, Path(topic):
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.arrow.file"))], bytes).into_response())
 }
 
-fn url_pairs(q: &str) -> HashMap<String, String> {
+fn url_pairs(q: &str) -> Result<HashMap<String, String>, ApiError> {
     q.split('&')
         .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
+        .map(|(k, v)| Ok((codec::url_decode(k).map_err(bad_query)?, codec::url_decode(v).map_err(bad_query)?)))
         .collect()
 }
 
-fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
+fn bad_query(e: codec::CodecError) -> ApiError {
+    Error::invalid(format!("bad query string: {e}")).into()
+}
+
+fn parse_order(raw: Option<&str>) -> Result<Order, ApiError> {
+    match raw.map(str::to_ascii_lowercase).as_deref() {
+        Some("desc") => Ok(Order::Desc),
+        Some("asc") | None => Ok(Order::Asc),
+        Some(o) => Err(Error::invalid(format!("order must be 'asc' or 'desc', not '{o}'")).into()),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -173,11 +176,7 @@ pub struct GetLogsRequest {
 #[utoipa::path(post, path = "/v1/api/pipelines/get_logs", tag = "pipelines", request_body = GetLogsRequest, responses((status = 200, description = "log rows (JSON or Arrow by Accept)")))]
 pub async fn get_logs(State(s): State<AppState>, Auth(caller): Auth, headers: HeaderMap, RawQuery(q): RawQuery, WJson(req): WJson<GetLogsRequest>) -> Result<Response, ApiError> {
     let topic = s.platform.topic_name(&caller, None, Some(req.workspace_id), Some(&req.pipeline_name)).await?;
-    let order = match req.order.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("desc") => Order::Desc,
-        Some("asc") | None => Order::Asc,
-        Some(o) => return Err(Error::invalid(format!("order must be 'asc' or 'desc', not '{o}'")).into()),
-    };
+    let order = parse_order(req.order.as_deref())?;
     let (start_ms, end_ms) = match (&req.start_time, &req.end_time) {
         (Some(a), Some(b)) => (Some(parse_time(a, "start_time")?), Some(parse_time(b, "end_time")?)),
         (None, None) => (None, None),

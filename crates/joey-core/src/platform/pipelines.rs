@@ -235,6 +235,7 @@ impl Platform {
 
     /// The log topic of a pipeline named by id or by workspace + name.
     pub async fn topic_name(&self, caller: &Caller, pipeline_pk: Option<i64>, workspace_id: Option<i64>, name: Option<&str>) -> Result<String> {
+        caller.require_user()?;
         let info = match (pipeline_pk, workspace_id, name) {
             (Some(pk), _, _) => self.pipeline_by_id(caller, pk).await?,
             (None, Some(ws), Some(n)) => self.pipeline_by_name(caller, ws, n).await?,

@@ -117,7 +117,8 @@ fn push_selectors(target: &mut Vec<String>, value: &str) -> Result<(), CodecErro
     Ok(())
 }
 
-fn url_decode(s: &str) -> Result<String, CodecError> {
+/// Percent-decodes a query-string component (`+` is a space); invalid escapes are an error.
+pub fn url_decode(s: &str) -> Result<String, CodecError> {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
         return Ok(s.to_string());
     }

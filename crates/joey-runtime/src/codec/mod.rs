@@ -28,7 +28,7 @@ mod layout;
 
 use arrow::record_batch::RecordBatch;
 
-pub use dataset::{select, DatasetParams};
+pub use dataset::{select, url_decode, DatasetParams};
 pub use encode_arrow::{encode_arrow, flatten_struct_columns};
 pub use encode_json::{encode_json, encode_wallaroo_json};
 pub use error::CodecError;

@@ -115,6 +115,24 @@ async fn two_replicas_are_listed_and_take_requests_in_turn() {
     }
     assert_eq!(partitions.iter().collect::<HashSet<_>>().len(), 2, "{partitions:?}");
     assert!(partitions.windows(2).all(|w| w[0] != w[1]), "replicas alternate: {partitions:?}");
+
+    // Redeploying with one replica scales down.
+    assert_eq!(app.deploy(&t.token, "twice", dep.version_pk, json!({"engine": {"replicas": 1}})).await, dep.id);
+    let start = Instant::now();
+    loop {
+        let (_, status) = app.deployment_status(&t.token, &dep.name_id).await;
+        if status["status"] == "Running" && status["engines"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{status}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mut seen = HashSet::new();
+    for _ in 0..4 {
+        let (_, out) = app.infer_json(&dep.url, &t.token, &one_row(), "").await;
+        seen.insert(out[0]["metadata"]["partition"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen.len(), 1, "one replica: {seen:?}");
 }
 
 #[tokio::test]
@@ -214,4 +232,62 @@ async fn deploying_a_new_version_swaps_it_in_without_failing_requests() {
     }
     let (_, out) = app.infer_json(&dep.url, &t.token, &one_row(), "").await;
     assert!(out[0]["metadata"]["last_model"].as_str().unwrap().contains("model-b"), "{out}");
+}
+
+#[tokio::test]
+#[ignore = "BUG: pipelines/deploy of a version whose model version was deleted answers 400 ('model ... does not exist in this \
+            workspace') but has already marked the deployment active (Platform::deploy calls activate_deployment before \
+            plan_for): status/get_deployment then says Starting forever and delete_pipeline answers 409 until an explicit undeploy"]
+async fn a_deploy_that_fails_leaves_the_pipeline_undeployed() {
+    let app = spawn_app().await;
+    let t = app.tenant("alice@example.com").await;
+    let (_, m) = app.ready_model(&t, "ccfraud", "tiny_ccfraud.onnx").await;
+    let dep = app.deploy_pipeline(&t, "orphaned", json!([model_step(&[&m])]), json!({})).await;
+    app.undeploy(&t.token, dep.id).await;
+    let (status, body) = app.post_json("/v1/api/models/delete_model_versions", &t.token, json!({"model_versions": [m["version"]]})).await;
+    assert_eq!(status, StatusCode::OK, "not deployed any more: {body}");
+
+    let (status, body) = app
+        .post_json("/v1/api/pipelines/deploy", &t.token, json!({"deploy_id": "orphaned", "pipeline_version_pk_id": dep.version_pk, "engine_config": {}}))
+        .await;
+    assert!(status.is_client_error(), "its model is gone: {status} {body}");
+    assert_error_body(status, &body);
+    let (status, body) = app.deployment_status(&t.token, &dep.name_id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a failed deploy must not leave an active deployment: {body}");
+    let (status, body) = app.post_json("/v1/api/pipelines/delete_pipeline", &t.token, json!({"pipeline_id": "orphaned", "workspace_id": t.ws})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn invalid_deploy_requests_are_rejected_without_deploying() {
+    let app = spawn_app().await;
+    let t = app.tenant("alice@example.com").await;
+    let (_, m) = app.ready_model(&t, "ccfraud", "tiny_ccfraud.onnx").await;
+    let (pipeline_id, version_pk) = app.create_pipeline(&t, "picky", json!([model_step(&[&m])])).await;
+    let bob = app.tenant("bob@example.com").await;
+    let cases = [
+        (&t.token, json!({"deploy_id": "Not_DNS", "pipeline_version_pk_id": version_pk}), StatusCode::BAD_REQUEST),
+        (&t.token, json!({"deploy_id": "picky", "pipeline_version_pk_id": version_pk, "engine_config": "big"}), StatusCode::BAD_REQUEST),
+        (&t.token, json!({"deploy_id": "picky"}), StatusCode::BAD_REQUEST),
+        (&t.token, json!({"deploy_id": "picky", "pipeline_version_pk_id": version_pk + 1000}), StatusCode::NOT_FOUND),
+        (&bob.token, json!({"deploy_id": "picky", "pipeline_version_pk_id": version_pk}), StatusCode::NOT_FOUND),
+        (&bob.token, json!({"deploy_id": "picky", "pipeline_id": pipeline_id}), StatusCode::NOT_FOUND),
+    ];
+    for (token, body, expected) in cases {
+        let (status, resp) = app.post_json("/v1/api/pipelines/deploy", token, body.clone()).await;
+        assert_eq!(status, expected, "{body}: {resp}");
+        assert_error_body(status, &resp);
+    }
+    let (_, got) = app.post_json("/v1/api/pipelines/get_pipeline_by_name", &t.token, json!({"pipeline_name": "picky", "workspace_id": t.ws})).await;
+    assert_eq!(got["deployment"], Value::Null, "nothing was deployed: {got}");
+
+    let dep = app.deploy_pipeline(&t, "picky", json!([model_step(&[&m])]), json!({})).await;
+    for body in [json!({"deployment_id": dep.id}), json!({"pipeline_id": dep.pipeline_id})] {
+        let (status, resp) = app.post_json("/v1/api/pipelines/undeploy", &bob.token, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another user's deployment: {resp}");
+    }
+    app.wait_running(&t.token, &dep.name_id).await;
+    let (status, _) = app.post_json("/v1/api/pipelines/undeploy", &t.token, json!({"pipeline_id": dep.pipeline_id})).await;
+    assert_eq!(status, StatusCode::OK, "undeploy by pipeline id");
+    assert_eq!(app.deployment_status(&t.token, &dep.name_id).await.0, StatusCode::NOT_FOUND);
 }

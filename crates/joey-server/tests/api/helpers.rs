@@ -31,11 +31,15 @@ pub struct TestApp {
     pub api_client_secret: String,
     pub data_dir: tempfile::TempDir,
     server: JoinHandle<()>,
+    /// The server's inference log store, shut down when the server is stopped (aborting the
+    /// serve task skips the graceful shutdown that would release `<data_dir>/logs/LOCK`).
+    logs: joey_logstore::LogStore,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        self.logs.shutdown();
     }
 }
 
@@ -71,6 +75,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
 async fn start(args: ServeArgs, data_dir: tempfile::TempDir) -> TestApp {
     let settings = joey_server::settings::resolve(args.clone()).expect("valid settings");
     let app = Application::build(settings).await.expect("application builds");
+    let logs = app.state.logs.clone();
     let addr = app.local_addr();
     let server = tokio::spawn(async move {
         app.run_until_stopped().await.expect("server runs");
@@ -91,6 +96,7 @@ async fn start(args: ServeArgs, data_dir: tempfile::TempDir) -> TestApp {
         api_client_secret,
         data_dir,
         server,
+        logs,
     }
 }
 
@@ -140,6 +146,8 @@ impl TestApp {
         let handle = std::mem::replace(&mut self.server, tokio::spawn(async {}));
         handle.abort();
         let _ = handle.await;
+        let logs = self.logs.clone();
+        tokio::task::spawn_blocking(move || logs.shutdown()).await.expect("log store shutdown");
         let mut args = self.args.clone();
         args.listen = Some(self.addr.to_string());
         let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));

@@ -172,8 +172,8 @@ impl TestApp {
     /// Uploads a fixture as model `name` (framework onnx) and waits until its background load
     /// has finished (ready or error); returns the new version id.
     ///
-    /// The wait keeps tests from racing the load's database writes with their next upload, which
-    /// fails on SQLite (see `model_storage::concurrent_uploads_all_succeed`).
+    /// Tests then see settled statuses; uploads that overlap loads are covered by
+    /// `model_storage::back_to_back_uploads_from_several_clients_all_succeed`.
     pub async fn upload_model(&self, t: &Tenant, name: &str, fixture_name: &str) -> i64 {
         let (status, body) =
             self.upload_raw("/v1/api/models/upload", &t.token, &upload_metadata(name, t.ws, "onnx"), fixture_name, &fixture_bytes(fixture_name)).await;

@@ -182,6 +182,14 @@ async fn an_arrow_file_request_gets_an_arrow_file_with_struct_columns_and_tensor
     let got = arrow_outputs(&batch);
     assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-5), "{got:?} vs {want:?}");
 
+    // Flattened Arrow: dotted top-level columns.
+    let (status, _, body) = app.infer_raw(&dep.url, Some(&t.token), Some(ARROW), Some(ARROW), arrow_file(&ccfraud_batch(&rows, "tensor")), "dataset.separator=.").await;
+    assert_eq!(status, StatusCode::OK);
+    let flat = read_arrow(&body);
+    for name in ["time", "in.tensor", "out.dense_1", "anomaly.count"] {
+        assert!(flat.schema().field_with_name(name).is_ok(), "{name} in {:?}", flat.schema());
+    }
+
     // Arrow in, JSON out: the formats are independent.
     let (status, ct, body) = app.infer_raw(&dep.url, Some(&t.token), Some(ARROW), None, arrow_file(&ccfraud_batch(&rows, "dense_input")), "").await;
     assert_eq!(status, StatusCode::OK);
@@ -203,6 +211,14 @@ async fn an_arrow_stream_request_is_accepted() {
         let want: Vec<f64> = rows.iter().map(|r| ccfraud_expected(r)).collect();
         assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-5), "{got:?} vs {want:?}");
     }
+    // fixed_size_list<float32>[29] columns are tensors too.
+    let values = Float32Array::from(rows.iter().flatten().map(|v| *v as f32).collect::<Vec<_>>());
+    let fixed = arrow::array::FixedSizeListArray::new(Arc::new(Field::new("item", DataType::Float32, true)), 29, Arc::new(values), None);
+    let schema = Schema::new(vec![Field::new("dense_input", fixed.data_type().clone(), false)]);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(fixed)]).unwrap();
+    let (status, _, body) = app.infer_raw(&dep.url, Some(&t.token), Some(ARROW), Some(ARROW), arrow_file(&batch), "").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(arrow_outputs(&read_arrow(&body)).len(), 2);
 }
 
 #[tokio::test]

@@ -55,6 +55,26 @@ async fn a_deployment_that_cannot_run_answers_503_with_the_engine_body() {
     let details = status["details"].to_string();
     assert!(details.contains("torchy"), "the status says which model failed: {status}");
     assert_eq!(status["engines"][0]["status"], "Failed", "{status}");
+    app.undeploy(&t.token, dep_id).await;
+    assert_eq!(app.deployment_status(&t.token, &name).await.0, StatusCode::NOT_FOUND);
+    let (code, out) = app.infer_json(&url, &t.token, &one_row(), "").await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{out}");
+}
+
+#[tokio::test]
+async fn the_edge_route_serves_the_callers_own_deployment_of_that_name() {
+    let app = spawn_app().await;
+    let (alice, _) = ccfraud(&app).await;
+    let bob = app.tenant("bob@example.com").await;
+    let (_, m) = app.ready_model(&bob, "multi", "multi_io.onnx").await;
+    app.deploy_pipeline(&bob, "ccfraud", json!([model_step(&[&m])]), json!({})).await;
+    let edge = format!("{}/pipelines/ccfraud", app.base);
+    let (status, out) = app.infer_json(&edge, &alice.token, &one_row(), "").await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert!(out[0]["out"]["dense_1"].is_array(), "alice's ccfraud: {out}");
+    let (status, out) = app.infer_json(&edge, &bob.token, &json!([{"input_1": vec![1.0; 10], "input_2": vec![1.0; 5]}]), "").await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert!(out[0]["out"]["output_1"].is_array(), "bob's pipeline of the same name: {out}");
 }
 
 #[tokio::test]
@@ -133,7 +153,7 @@ async fn malformed_requests_are_400_naming_the_problem() {
         (records, b"[]".to_vec(), "no rows"),
         (records, json!([{"tensor": row(29)}, {"tensor": row(28)}]).to_string().into_bytes(), "row 1 has 28 values, expected 29"),
         (records, json!([{"tensor": row(3)}]).to_string().into_bytes(), "row 0 has 3 values, expected 29"),
-        (records, json!([{"tensor": [[0.5, 0.5], [0.5]]}]).to_string().into_bytes(), "tensor"),
+        (records, json!([{"tensor": [[0.5, 0.5], [0.5]]}]).to_string().into_bytes(), "expected 29"),
         (records, json!([{"tensor": [0.5, null, 0.5]}]).to_string().into_bytes(), "null"),
         (records, json!([{"tensor": row(29)}, {"tensor": "text"}]).to_string().into_bytes(), "mixes"),
         (records, json!([{"a": row(29), "b": row(29)}]).to_string().into_bytes(), "dense_input"),
@@ -154,17 +174,32 @@ async fn malformed_requests_are_400_naming_the_problem() {
     assert_eq!(status, StatusCode::OK, "still serving");
 }
 
-#[tokio::test]
-async fn a_body_over_the_inference_limit_is_413() {
+/// An app whose inference bodies are limited to 8 KiB, and a 100-row request well over it.
+async fn small_infer_limit() -> (TestApp, Tenant, Deployed, Vec<u8>) {
     let app = spawn_app_with(|a| a.infer_body_limit = Some(8 * 1024)).await;
     let (t, dep) = ccfraud(&app).await;
     let rows: Vec<Value> = (0..100).map(|i| json!({"tensor": ccfraud_row(i as f64)})).collect();
     let big = json!(rows).to_string().into_bytes();
     assert!(big.len() > 8 * 1024);
-    let (status, ct, out) = app.infer_raw(&dep.url, Some(&t.token), Some("application/json; format=pandas-records"), None, big, "").await;
+    (app, t, dep, big)
+}
+
+#[tokio::test]
+async fn a_body_over_the_inference_limit_is_413() {
+    let (app, t, dep, big) = small_infer_limit().await;
+    let (status, _, out) = app.infer_raw(&dep.url, Some(&t.token), Some("application/json; format=pandas-records"), None, big, "").await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&out));
-    let out: Value = serde_json::from_slice(&out).unwrap_or_else(|_| panic!("a JSON engine error body, got {ct}: {}", String::from_utf8_lossy(&out)));
-    assert_engine_error(status, &out);
     let (status, _) = app.infer_json(&dep.url, &t.token, &one_row(), "").await;
     assert_eq!(status, StatusCode::OK, "small bodies still pass");
+}
+
+#[tokio::test]
+#[ignore = "BUG: an inference body over infer_body_limit answers 413 with text/plain 'Failed to buffer the request body: \
+            length limit exceeded' (axum's Bytes rejection), not the engine error body {code, status, error, source}"]
+async fn a_body_over_the_inference_limit_gets_the_engine_error_body() {
+    let (app, t, dep, big) = small_infer_limit().await;
+    let (status, ct, out) = app.infer_raw(&dep.url, Some(&t.token), Some("application/json; format=pandas-records"), None, big, "").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let out: Value = serde_json::from_slice(&out).unwrap_or_else(|_| panic!("a JSON engine error body, got {ct}: {}", String::from_utf8_lossy(&out)));
+    assert_engine_error(status, &out);
 }

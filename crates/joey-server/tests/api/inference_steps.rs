@@ -93,6 +93,24 @@ async fn a_hash_key_makes_the_split_sticky_per_value() {
     }
     let to_control = chosen.values().filter(|m| *m == "control").count();
     assert!((5..=35).contains(&to_control), "different values spread over both models: {to_control}/40 to control");
+    // A number in [0, 1) is the draw itself: below 1/2 the first model, above it the second.
+    for (draw, expected) in [(0.1, "control"), (0.49, "control"), (0.51, "challenger"), (0.9, "challenger")] {
+        let (status, out) = app.infer_json(&dep.url, &t.token, &json!([{"dense_input": ccfraud_row(0.0), "session": draw}]), "").await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!(split_model(&out[0]), expected, "session {draw}");
+    }
+}
+
+#[tokio::test]
+async fn an_nth_step_keeps_the_chosen_models_output() {
+    let app = spawn_app().await;
+    let t = app.tenant("alice@example.com").await;
+    let (a, b) = two_models(&app, &t).await;
+    let dep = app.deploy_pipeline(&t, "nth", json!([model_step(&[&a, &b]), {"Nth": {"index": 1}}]), json!({})).await;
+    let (status, out) = app.infer_json(&dep.url, &t.token, &json!([{"tensor": ccfraud_row(0.0)}]), "").await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert!(out[0]["metadata"]["last_model"].as_str().unwrap().contains("\"challenger\""), "{out}");
+    assert_close(&out[0]["out"]["dense_1"], &[ccfraud_expected(&ccfraud_row(0.0))], 1e-5);
 }
 
 #[tokio::test]

@@ -181,6 +181,30 @@ async fn malformed_metadata_is_400() {
     expect_upload_400(&app, &t, &ct, body, "metadata").await;
     let (ct, body) = Multipart::new().json("metadata", &json!({"name": "m"})).file("file", "m.onnx", b"x").finish();
     expect_upload_400(&app, &t, &ct, body, "workspace_id").await;
+    let mut meta = upload_metadata("m", t.ws, "onnx");
+    meta["visibility"] = json!("secret");
+    let (ct, body) = Multipart::new().json("metadata", &meta).file("file", "m.onnx", b"x").finish();
+    expect_upload_400(&app, &t, &ct, body, "visibility").await;
+    meta["visibility"] = json!("private");
+    meta["conversion"] = json!("onnx");
+    let (ct, body) = Multipart::new().json("metadata", &meta).file("file", "m.onnx", b"x").finish();
+    expect_upload_400(&app, &t, &ct, body, "conversion").await;
+}
+
+#[tokio::test]
+async fn uploading_into_another_users_workspace_is_404() {
+    let app = spawn_app().await;
+    let alice = app.tenant("alice@example.com").await;
+    let bob = app.tenant("bob@example.com").await;
+    let bytes = fixture_bytes("tiny_ccfraud.onnx");
+    let (status, body) = app.upload_raw("/v1/api/models/upload", &bob.token, &upload_metadata("sneaky", alice.ws, "onnx"), "m.onnx", &bytes).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_error_body(status, &body);
+    let path = format!("/v1/api/models/upload_stream?name=sneaky&filename=m.onnx&visibility=private&workspace_id={}", alice.ws);
+    let (status, body) = app.post_bytes(&path, &bob.token, "application/octet-stream", bytes).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(models_in(&app, &alice).await.is_empty());
+    assert_eq!(count_files(&app.data_dir.path().join("artifacts/sha256")), 0, "nothing was stored");
 }
 
 #[tokio::test]

@@ -108,7 +108,7 @@ async fn pipelines_are_read_by_name_listed_and_their_versions_fetched() {
     assert_eq!(body["workspace"]["id"], t.ws);
     assert_eq!(body["plateau_topic"], format!("workspace-{}-pipeline-readable-inference", t.ws));
     assert_eq!(body["pipeline_version"]["pipeline_version_pk_id"], version_pk);
-    assert_eq!(body["pipeline_version"]["steps"], steps);
+    assert_eq!(body["pipeline_version"]["steps"]["steps"], steps, "the legacy `steps` object is the definition: {body}");
     let uuid = body["pipeline_version"]["version"].as_str().unwrap().to_string();
 
     let (status, by_id) = app.post_json("/v1/api/pipelines/list_pipelines", &t.token, json!({"workspace_id": t.ws})).await;
@@ -169,4 +169,38 @@ async fn pipeline_urls_and_topic_names_follow_the_deployment_name() {
     app.undeploy(&t.token, dep.id).await;
     let (status, body) = app.post_json("/v1/api/admin/get_pipeline_external_url", &t.token, json!({"workspace_id": t.ws, "pipeline_name": "urls"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not deployed any more: {body}");
+}
+
+#[tokio::test]
+async fn another_users_workspace_and_pipelines_are_404() {
+    let app = spawn_app().await;
+    let alice = app.tenant("alice@example.com").await;
+    let bob = app.tenant("bob@example.com").await;
+    let (_, m) = app.ready_model(&alice, "ccfraud", "tiny_ccfraud.onnx").await;
+    let dep = app.deploy_pipeline(&alice, "private", json!([model_step(&[&m])]), json!({})).await;
+    let (_, got) = app.post_json("/v1/api/pipelines/get_pipeline_by_name", &alice.token, json!({"pipeline_name": "private", "workspace_id": alice.ws})).await;
+    let uuid = got["pipeline_version"]["version"].clone();
+    let calls = [
+        ("/v1/api/pipelines/create", json!({"pipeline_id": "intruder", "workspace_id": alice.ws, "definition": {}})),
+        ("/v1/api/pipelines/list_pipelines", json!({"workspace_id": alice.ws})),
+        ("/v1/api/pipelines/list_pipeline_versions", json!({"pipeline_id": "private", "workspace_id": alice.ws})),
+        ("/v1/api/pipelines/delete_pipeline", json!({"pipeline_id": "private", "workspace_id": alice.ws})),
+        ("/v1/api/pipelines/delete_pipeline_versions", json!({"pipeline_versions": [uuid]})),
+        ("/v1/api/admin/get_pipeline_external_url", json!({"workspace_id": alice.ws, "pipeline_name": "private"})),
+        ("/v1/api/admin/get_pipeline_internal_url", json!({"workspace_id": alice.ws, "pipeline_name": "private"})),
+        ("/v1/api/plateau/get_topic_name", json!({"pipeline_pk_id": dep.pipeline_id})),
+        ("/v1/api/plateau/get_pipeline_topic_name", json!({"pipeline_name": "private", "workspace_id": alice.ws})),
+        ("/v1/api/status/get_deployment", json!({"name": dep.name_id})),
+    ];
+    for (path, body) in calls {
+        let (status, resp) = app.post_json(path, &bob.token, body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path} {body}: {resp}");
+        assert_error_body(status, &resp);
+    }
+    // Bob's own pipeline of the same name is a different one.
+    let (_, mine) = app.ready_model(&bob, "ccfraud", "tiny_ccfraud.onnx").await;
+    let (bobs_id, _) = app.create_pipeline(&bob, "private", json!([model_step(&[&mine])])).await;
+    assert_ne!(bobs_id, dep.pipeline_id);
+    let (status, _) = app.infer_json(&dep.url, &alice.token, &json!([{"tensor": ccfraud_row(0.0)}]), "").await;
+    assert_eq!(status, StatusCode::OK, "alice's deployment is untouched");
 }
