@@ -174,8 +174,10 @@ def main():
             for w in workloads:
                 w.conc.pop("mlserver-sklearn", None)
     cells = sum(len(cs) for w in workloads for s, cs in w.conc.items() if s in needed)
-    log(f"{cells} cells x {REPEATS} repeats x ({DURATION} s + {WARMUP} s warm-up once): "
-        f"about {(cells * (REPEATS * (DURATION + 0.6) + WARMUP)) / 60:.1f} min of load")
+    n_floor = len({report.floor_key(w) for w in workloads}) if run_compute else 0
+    est = cells * (REPEATS * (DURATION + 0.2) + WARMUP) + n_floor * 2 * REPEATS * (max(1, DURATION / 5) * 1.1 + 0.3) + 40
+    log(f"{cells} cells x {REPEATS} repeats x {DURATION} s (+ {WARMUP} s warm-up per cell) and {n_floor} compute "
+        f"floors: expect about {est / 60:.0f} min")
     help_text = subprocess.run([S.JOEY_BIN, "serve", "--help"], capture_output=True, text=True).stdout
     logging_flag_known = "INFERENCE_LOGGING" in help_text
     if "joey-nolog" in needed and not logging_flag_known:
@@ -183,7 +185,7 @@ def main():
                      "joey and joey-nolog are the same configuration and their difference is noise")
     floors = compute_floors(models, workloads) if run_compute else {}
 
-    running, runs, failures = {}, [], []
+    running, runs, failures, completed = {}, [], [], False
     try:
         for name in needed:
             srv = make_server(name, sk_path)
@@ -224,6 +226,7 @@ def main():
         for name, srv in running.items():
             srv.info["final_rss_mib"] = S.rss_mib(srv.pid)
             srv.info["peak_rss_mib"] = max([r["peak_rss_mib"] for r in runs if r["server"] == name], default=None)
+        completed = True
     finally:
         for srv in running.values():
             srv.stop()
@@ -236,14 +239,14 @@ def main():
         meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "command": cmd, "machine": machine(),
                 "duration_s": DURATION, "repeats": REPEATS, "warmup_s": WARMUP, "elapsed_s": elapsed,
                 "versions": versions()}
-        raw = {"meta": meta, "notes": notes, "failures": failures, "floors": floors, "servers": infos, "runs": runs,
+        raw = {"meta": meta, "completed": completed, "notes": notes, "failures": failures, "floors": floors, "servers": infos, "runs": runs,
                "medians": [{"server": k[0], "workload": k[1], "conc": k[2], **v} for k, v in agg.items()],
                "models": {k: vars(m) for k, m in models.items()}}
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for p in (os.path.join(OUT, f"results-{stamp}.json"), os.path.join(OUT, "results-latest.json")):
             with open(p, "w") as f:
                 json.dump(raw, f, indent=1)
-        if runs and os.environ.get("BENCH_NO_MD") != "1":
+        if completed and runs and os.environ.get("BENCH_NO_MD") != "1":
             if failures:
                 notes.append("requests failed: " + "; ".join(failures))
             section = report.render(meta, agg, floors, infos, workloads, W.SERVERS, notes, logging_flag_known)

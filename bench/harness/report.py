@@ -140,7 +140,8 @@ def verdicts(agg, floors, infos, workloads, logging_flag_known):
             on, off = rps("joey", w.name, c), rps("joey-nolog", w.name, c)
             if on and off:
                 cost = 1 - on / off
-                text = f"{w.name}, c={c}: logging on vs off: {cost * 100:+.1f}% req/s ({on:,.0f} vs {off:,.0f}); target ≤ 10%"
+                text = (f"{w.name}, c={c}: inference logging costs {cost * 100:.1f}% of req/s (on {on:,.0f}, off {off:,.0f}); "
+                        f"target ≤ 10%")
                 if not logging_flag_known:
                     out.append((None, text + ". Not measurable: this build ignores JOEY_INFERENCE_LOGGING, so both "
                                              "rows ran the same configuration and the gap is run-to-run noise"))
@@ -149,6 +150,21 @@ def verdicts(agg, floors, infos, workloads, logging_flag_known):
     j = infos.get("joey", {}).get("idle_rss_after_start_mib")
     if j is not None:
         out.append((j < TARGETS["idle_rss"], f"Joey idle RSS after start {j:.1f} MiB; target < 50 MiB"))
+    # Beyond the targets: any cell where a peer serves more requests/s than Joey, and memory.
+    for (s, wname, c), a in sorted(agg.items()):
+        j = agg.get(("joey", wname, c))
+        if s in ("joey", "joey-nolog", "floor-http") or not j or not a["rps"] or a["rps"] <= j["rps"]:
+            continue
+        out.append((False, f"{wname}, c={c}: {s} serves more than Joey: {a['rps']:,.0f} vs {j['rps']:,.0f} req/s "
+                           f"(Joey {j['rps'] / a['rps']:.2f}×; Joey answers {j['resp_bytes_per_req'] / 1024:,.0f} KB, "
+                           f"{s} {a['resp_bytes_per_req'] / 1024:,.0f} KB per request)"))
+    peaks = {n: i.get("peak_rss_mib") for n, i in infos.items() if i.get("peak_rss_mib") and not n.startswith(("joey", "floor"))}
+    jp = infos.get("joey", {}).get("peak_rss_mib")
+    if jp and peaks and jp > max(peaks.values()):
+        top = max(peaks, key=peaks.get)
+        out.append((False, f"Joey's peak RSS over the whole run, {jp:,.0f} MiB, is above every peer's (highest: {top} "
+                           f"{peaks[top]:,.0f} MiB); joey-nolog peaked at "
+                           f"{infos.get('joey-nolog', {}).get('peak_rss_mib') or 0:,.0f} MiB"))
     return out
 
 
@@ -181,7 +197,9 @@ def render(meta, agg, floors, infos, workloads, servers_order, notes, logging_fl
               "for `*-arrow`, Arrow IPC in and out; MLServer gets the V2 body it needs for the same rows "
               "(`{\"inputs\":[{\"name\",\"shape\",\"datatype\":\"FP32\",\"data\"}]}`). Joey also verifies a bearer token "
               "on every request; the peers have no auth. CPU is the server's own (all its processes); peak RSS is "
-              "VmHWM summed over its processes during the run.", "",
+              "VmHWM summed over its processes during the run (reset just before it), the lowest of the repeats, "
+              "because later repeats carry heap left behind by earlier, bigger batches. Rows are listed single-row "
+              "workloads first; that is also the order they run in.", "",
               results_table(agg, servers_order, workloads), "",
               "### Compute floor (in-process ONNX Runtime, no HTTP, 1 intra-op thread like Joey's default)", "",
               compute_table(floors, agg, workloads), "",

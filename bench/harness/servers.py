@@ -12,7 +12,7 @@ import tempfile
 import time
 import uuid
 
-from common import BENCH, OUT, REPO, free_port, http, http_json, log, rss_mib, wait_http_ok
+from common import BENCH, OUT, REPO, free_port, http, http_json, rss_mib, wait_http_ok
 
 LOGS = os.path.join(OUT, "logs")
 JOEY_BIN = os.path.join(REPO, "target", "release", "joey")

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -55,8 +56,9 @@ fn live_by_name(s: &AppState, name: &str, pipeline: &str) -> Result<Arc<LiveDepl
     params(("deployment" = String, Path, description = "{deploy_id}-{deployment id}"), ("pipeline" = String, Path), ("dataset[]" = Option<Vec<String>>, Query), ("dataset.exclude[]" = Option<Vec<String>>, Query), ("dataset.separator" = Option<String>, Query)),
     request_body(content_type = "application/json; format=pandas-records", content = String, description = "pandas-records JSON, Arrow IPC file/stream (application/vnd.apache.arrow.file), or application/json; format=wallaroo"),
     responses((status = 200, description = "pandas-records JSON or Arrow IPC file (by Accept)"), (status = 400, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 503, body = Object)))]
-pub async fn infer(State(s): State<AppState>, Path((deployment, pipeline)): Path<(String, String)>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+pub async fn infer(State(s): State<AppState>, Path((deployment, pipeline)): Path<(String, String)>, headers: HeaderMap, RawQuery(q): RawQuery, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let c = caller(&s, &headers).await?;
+    let body = body_or_error(body)?;
     let live = live_by_name(&s, &deployment, &pipeline)?;
     authorize(&s, &c, &live).await?;
     run(&s, &live, &headers, q.as_deref(), body).await
@@ -64,20 +66,32 @@ pub async fn infer(State(s): State<AppState>, Path((deployment, pipeline)): Path
 
 /// Alias of [`infer`] at `/infer/{deployment}/{pipeline}`.
 #[utoipa::path(post, path = "/infer/{deployment}/{pipeline}", tag = "inference", params(("deployment" = String, Path), ("pipeline" = String, Path)), responses((status = 200, description = "as /v1/api/pipelines/infer")))]
-pub async fn infer_short(state: State<AppState>, path: Path<(String, String)>, headers: HeaderMap, q: RawQuery, body: Bytes) -> Result<Response, ApiError> {
+pub async fn infer_short(state: State<AppState>, path: Path<(String, String)>, headers: HeaderMap, q: RawQuery, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     infer(state, path, headers, q, body).await
 }
 
 /// Edge-style `/pipelines/{pipeline}`: the caller's deployment of that pipeline.
 #[utoipa::path(post, path = "/pipelines/{pipeline}", tag = "inference", params(("pipeline" = String, Path)), responses((status = 200, description = "as /v1/api/pipelines/infer")))]
-pub async fn infer_edge(State(s): State<AppState>, Path(pipeline): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+pub async fn infer_edge(State(s): State<AppState>, Path(pipeline): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let c = caller(&s, &headers).await?;
+    let body = body_or_error(body)?;
     for live in s.deployments.by_pipeline_name(&pipeline) {
         if authorize(&s, &c, &live).await.is_ok() {
             return run(&s, &live, &headers, q.as_deref(), body).await;
         }
     }
     Err(engine_err(Error::not_found("Deployment not found")))
+}
+
+/// A body that could not be read (too large, interrupted) as an engine error.
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            engine_err(Error::TooLarge(format!("the request body is larger than the inference limit: {}", e.body_text())))
+        } else {
+            engine_err(Error::invalid(format!("cannot read the request body: {}", e.body_text())))
+        }
+    })
 }
 
 fn codec_err(e: CodecError) -> ApiError {

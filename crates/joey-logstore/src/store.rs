@@ -14,6 +14,9 @@ use crate::writer::{self, Msg};
 use crate::{read, recover, retention};
 use crate::{LogConfig, LogError, LogStats, Page, ReadQuery, RetentionReport};
 
+/// How long `open` waits for another store on the same directory to release it.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Handle of an open store. Cheap to clone; the writer thread stops (flushing and sealing)
 /// on [`shutdown`](LogStore::shutdown) or when the last clone is dropped.
 #[derive(Clone)]
@@ -62,12 +65,15 @@ impl LogStore {
             .write(true)
             .open(&lock_path)
             .map_err(|e| io_err(&lock_path.display().to_string(), e))?;
-        lock.try_lock().map_err(|e| {
-            LogError::Io(format!(
-                "log directory {} is in use: {e}",
-                cfg.dir.display()
-            ))
-        })?;
+        // A store that is shutting down (a quick restart) releases the lock within moments:
+        // wait up to LOCK_WAIT for it before reporting the directory as in use.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while let Err(e) = lock.try_lock() {
+            if std::time::Instant::now() >= deadline {
+                return Err(LogError::Io(format!("log directory {} is in use: {e}", cfg.dir.display())));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let shared = Arc::new(Shared {
             cfg,
             topics: RwLock::new(BTreeMap::new()),

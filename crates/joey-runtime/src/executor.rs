@@ -138,9 +138,9 @@ impl CompiledPipeline {
     async fn run_slot(&self, slot: usize, batch: &RecordBatch, replica: usize) -> Result<RecordBatch, ExecError> {
         let s = &self.slots[slot];
         let model = s.replicas[replica % s.replicas.len()].clone();
-        let mapped = map_inputs(&s.name, model.signature(), s.tensor_fields.as_deref(), batch)?;
+        let (mapped, renames) = map_inputs(&s.name, model.signature(), s.tensor_fields.as_deref(), batch)?;
         let out = self.engine.run(model, mapped).await.map_err(|e| match e {
-            joey_engine::EngineError::BadInput(m) => ExecError::BadInput(format!("model '{}': {m}", s.name)),
+            joey_engine::EngineError::BadInput(m) => ExecError::BadInput(format!("model '{}': {}", s.name, name_sources(m, &renames))),
             other => ExecError::Internal(format!("model '{}': {other}", s.name)),
         })?;
         Ok(out.batch)
@@ -222,4 +222,12 @@ fn as_f64(v: &joey_core::check::Value) -> Option<f64> {
         joey_core::check::Value::Float(f) => Some(*f),
         _ => None,
     }
+}
+
+/// Names the request column behind a renamed model input in an engine message
+/// (`input 'dense_input'` → `input 'dense_input' (request column 'tensor')`).
+fn name_sources(message: String, renames: &[(String, String)]) -> String {
+    renames.iter().fold(message, |m, (source, target)| {
+        m.replace(&format!("input '{target}'"), &format!("input '{target}' (request column '{source}')"))
+    })
 }

@@ -78,9 +78,10 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests and flushes the log store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let logs = self.state.logs.clone();
-        let retention = tokio::spawn(retention_loop(logs.clone()));
+        // Aborted when this future ends or is dropped, so no task keeps the store open.
+        let retention = AbortOnDrop(tokio::spawn(retention_loop(logs.clone())));
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
-        retention.abort();
+        drop(retention);
         tokio::task::spawn_blocking(move || logs.shutdown()).await?;
         Ok(served?)
     }
@@ -92,6 +93,14 @@ fn public_url(settings: &Settings, addr: SocketAddr) -> String {
         format!("http://{addr}")
     } else {
         settings.public_url.clone()
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -81,29 +81,20 @@ fn config(r: &AnyRow) -> Result<ModelConfig> {
 impl ModelStore for SqlStore {
     async fn create_model_version(&self, new: NewModelVersion, now_ms: i64) -> Result<(ModelVersion, ModelConfig)> {
         let mut tx = self.begin().await?;
-        let existing = sqlx::query("select model_id from model where workspace_id = $1 and name = $2")
-            .bind(new.workspace_id)
-            .bind(&new.name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let model_id: i64 = match existing {
-            Some(r) => {
-                let id: i64 = r.try_get(0).map_err(db)?;
-                sqlx::query("update model set updated_at = $2 where model_id = $1").bind(id).bind(now_ms).execute(&mut *tx).await.map_err(db)?;
-                id
-            }
-            None => sqlx::query("insert into model (workspace_id, name, owner_id, created_at, updated_at) values ($1, $2, $3, $4, $4) returning model_id")
-                .bind(new.workspace_id)
-                .bind(&new.name)
-                .bind(&new.owner_id)
-                .bind(now_ms)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?
-                .try_get(0)
-                .map_err(db)?,
-        };
+        // One statement, so concurrent first uploads of a name agree on one model row.
+        let model_id: i64 = sqlx::query(
+            "insert into model (workspace_id, name, owner_id, created_at, updated_at) values ($1, $2, $3, $4, $4) \
+             on conflict (workspace_id, name) do update set updated_at = excluded.updated_at returning model_id",
+        )
+        .bind(new.workspace_id)
+        .bind(&new.name)
+        .bind(&new.owner_id)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
         let version_id: i64 = sqlx::query(
             "insert into model_version (model_id, version, sha, file_name, size, status, visibility, conversion, created_by, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning model_version_id",
@@ -318,6 +309,9 @@ async fn insert_config(tx: &mut sqlx::Transaction<'_, sqlx::Any>, c: &ModelConfi
          dynamic_batching, continuous_batching, openai, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
          returning model_config_id",
     )
+    // Not a cached prepared statement: on PostgreSQL a statement first prepared with a NULL
+    // threshold would keep the wrong parameter type for later numeric thresholds.
+    .persistent(false)
     .bind(c.model_version_id)
     .bind(&c.runtime)
     .bind(to_json(&c.tensor_fields))

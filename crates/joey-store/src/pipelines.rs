@@ -58,26 +58,19 @@ fn deployment(r: &AnyRow) -> Result<Deployment> {
 impl PipelineStore for SqlStore {
     async fn create_pipeline_version(&self, workspace_id: i64, name: &str, created_by: &str, definition: &Value, model_version_ids: &[i64], now_ms: i64) -> Result<(Pipeline, PipelineVersion)> {
         let mut tx = self.begin().await?;
-        let existing = sqlx::query("select pipeline_id from pipeline where workspace_id = $1 and name = $2")
-            .bind(workspace_id)
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let pipeline_id: i64 = match existing {
-            Some(r) => r.try_get(0).map_err(db)?,
-            None => sqlx::query("insert into pipeline (workspace_id, name, created_by, created_at, updated_at) values ($1, $2, $3, $4, $4) returning pipeline_id")
-                .bind(workspace_id)
-                .bind(name)
-                .bind(created_by)
-                .bind(now_ms)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?
-                .try_get(0)
-                .map_err(db)?,
-        };
-        sqlx::query("update pipeline set updated_at = $2 where pipeline_id = $1").bind(pipeline_id).bind(now_ms).execute(&mut *tx).await.map_err(db)?;
+        let pipeline_id: i64 = sqlx::query(
+            "insert into pipeline (workspace_id, name, created_by, created_at, updated_at) values ($1, $2, $3, $4, $4) \
+             on conflict (workspace_id, name) do update set updated_at = excluded.updated_at returning pipeline_id",
+        )
+        .bind(workspace_id)
+        .bind(name)
+        .bind(created_by)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
         let version_id: i64 = sqlx::query(
             "insert into pipeline_version (pipeline_id, version, definition, created_by, created_at, updated_at) values ($1, $2, $3, $4, $5, $5) returning pipeline_version_id",
         )

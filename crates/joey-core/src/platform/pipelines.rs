@@ -170,8 +170,11 @@ impl Platform {
         if !req.engine_config.is_null() && !req.engine_config.is_object() {
             return Err(Error::invalid("'engine_config' must be an object"));
         }
+        // Resolve everything the plan needs before recording the deployment, so a deploy that
+        // cannot work leaves nothing activated.
+        let (steps, models) = self.resolve_plan(&pipeline, &version).await?;
         let deployment = self.store.activate_deployment(pipeline.id, deploy_id.as_str(), version.id, &req.engine_config, self.clock.now_ms()).await?;
-        self.plan_for(deployment).await
+        Ok(DeploymentPlan { deployment, pipeline, version, steps, models })
     }
 
     /// Marks the deployment undeployed (by deployment id, else by pipeline id).
@@ -199,10 +202,15 @@ impl Platform {
         Ok((dep, p))
     }
 
-    /// Resolves a deployment's pipeline version and models (used on deploy and after restarts).
+    /// Resolves a deployment's pipeline version and models (used after restarts).
     pub async fn plan_for(&self, deployment: Deployment) -> Result<DeploymentPlan> {
         let version = self.store.get_pipeline_version(deployment.pipeline_version_id).await?.ok_or_else(|| Error::not_found("pipeline version not found"))?;
         let pipeline = self.store.get_pipeline(deployment.pipeline_id).await?.ok_or_else(|| Error::not_found("pipeline not found"))?;
+        let (steps, models) = self.resolve_plan(&pipeline, &version).await?;
+        Ok(DeploymentPlan { deployment, pipeline, version, steps, models })
+    }
+
+    async fn resolve_plan(&self, pipeline: &Pipeline, version: &PipelineVersion) -> Result<(Vec<Step>, Vec<PlannedModel>)> {
         let steps = parse_steps(&version.definition)?;
         let mut models: Vec<PlannedModel> = Vec::new();
         for step in &steps {
@@ -215,7 +223,7 @@ impl Platform {
                 models.push(PlannedModel { reference: m.clone(), version: v, config });
             }
         }
-        Ok(DeploymentPlan { deployment, pipeline, version, steps, models })
+        Ok((steps, models))
     }
 
     /// Refreshes the models' status (the runtime waits for `ready`).

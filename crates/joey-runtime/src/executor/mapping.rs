@@ -1,5 +1,6 @@
 //! Maps request (or previous-step) columns onto a model's inputs.
 
+use arrow::array::ArrayRef;
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::RecordBatch;
 use joey_engine::ModelSignature;
@@ -7,27 +8,21 @@ use joey_engine::ModelSignature;
 use super::ExecError;
 
 /// Renames `batch` columns to the model's input names: `tensor_fields` map positionally; else
-/// exact names; else a single-input model takes the only column (or the only one not named after
-/// something else), as the reference engine does (`tensor` → `dense_input`).
-pub fn map_inputs(model: &str, sig: &ModelSignature, tensor_fields: Option<&[String]>, batch: &RecordBatch) -> Result<RecordBatch, ExecError> {
+/// exact names; else a single-input model takes the only column, as the reference engine does
+/// (`tensor` → `dense_input`). Returns the model's batch and the (request column, model input)
+/// pairs that were renamed, so errors can name what the caller sent.
+pub fn map_inputs(model: &str, sig: &ModelSignature, tensor_fields: Option<&[String]>, batch: &RecordBatch) -> Result<(RecordBatch, Vec<(String, String)>), ExecError> {
     let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let pick = |source: &str, target: &str| -> Result<(Field, arrow::array::ArrayRef), ExecError> {
-        let idx = names.iter().position(|n| n == source).ok_or_else(|| {
-            ExecError::BadInput(format!("model '{model}': input column '{source}' is missing; the request has columns [{}]", names.join(", ")))
-        })?;
-        let f = batch.schema().field(idx).clone().with_name(target);
-        Ok((f, batch.column(idx).clone()))
-    };
     let inputs: Vec<&str> = sig.inputs.iter().map(|t| t.name.as_str()).collect();
-    let chosen: Vec<(Field, arrow::array::ArrayRef)> = if let Some(tf) = tensor_fields.filter(|t| !t.is_empty()) {
+    let pairs: Vec<(&str, &str)> = if let Some(tf) = tensor_fields.filter(|t| !t.is_empty()) {
         if tf.len() != inputs.len() {
             return Err(ExecError::BadInput(format!("model '{model}': tensor_fields names {} columns but the model has {} inputs", tf.len(), inputs.len())));
         }
-        tf.iter().zip(&inputs).map(|(s, t)| pick(s, t)).collect::<Result<_, _>>()?
+        tf.iter().map(String::as_str).zip(inputs.iter().copied()).collect()
     } else if inputs.iter().all(|i| names.iter().any(|n| n == i)) {
-        inputs.iter().map(|i| pick(i, i)).collect::<Result<_, _>>()?
+        inputs.iter().map(|i| (*i, *i)).collect()
     } else if inputs.len() == 1 && names.len() == 1 {
-        vec![pick(&names[0], inputs[0])?]
+        vec![(names[0].as_str(), inputs[0])]
     } else {
         let missing: Vec<&str> = inputs.iter().copied().filter(|i| !names.iter().any(|n| n == i)).collect();
         return Err(ExecError::BadInput(format!(
@@ -36,6 +31,17 @@ pub fn map_inputs(model: &str, sig: &ModelSignature, tensor_fields: Option<&[Str
             names.join(", ")
         )));
     };
-    let (fields, cols): (Vec<Field>, Vec<_>) = chosen.into_iter().unzip();
-    RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), cols).map_err(|e| ExecError::Internal(e.to_string()))
+    let mut fields = Vec::with_capacity(pairs.len());
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(pairs.len());
+    for (source, target) in &pairs {
+        let idx = names.iter().position(|n| n == source).ok_or_else(|| {
+            ExecError::BadInput(format!("model '{model}': input column '{source}' is missing; the request has columns [{}]", names.join(", ")))
+        })?;
+        let f: Field = batch.schema().field(idx).clone().with_name(*target);
+        fields.push(f);
+        cols.push(batch.column(idx).clone());
+    }
+    let renames = pairs.iter().filter(|(s, t)| s != t).map(|(s, t)| (s.to_string(), t.to_string())).collect();
+    let batch = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), cols).map_err(|e| ExecError::Internal(e.to_string()))?;
+    Ok((batch, renames))
 }

@@ -194,8 +194,6 @@ async fn a_body_over_the_inference_limit_is_413() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: an inference body over infer_body_limit answers 413 with text/plain 'Failed to buffer the request body: \
-            length limit exceeded' (axum's Bytes rejection), not the engine error body {code, status, error, source}"]
 async fn a_body_over_the_inference_limit_gets_the_engine_error_body() {
     let (app, t, dep, big) = small_infer_limit().await;
     let (status, ct, out) = app.infer_raw(&dep.url, Some(&t.token), Some("application/json; format=pandas-records"), None, big, "").await;

@@ -117,10 +117,10 @@ async fn insert_model_config_makes_a_new_config_each_time_and_reads_return_the_l
     let c1 = app.set_tensor_fields(&t.token, v, &["tensor"]).await;
     assert_eq!((c1["model_version_id"].as_i64(), c1["runtime"].as_str()), (Some(v), Some("onnx")), "{c1}");
     assert_eq!(c1["tensor_fields"], json!(["tensor"]));
-    let (status, body) = app.post_json("/v1/api/models/insert_model_config", &t.token, json!({"model_version_id": v, "filter_threshold": 0.5, "batch_config": "single"})).await;
+    let (status, body) = app.post_json("/v1/api/models/insert_model_config", &t.token, json!({"model_version_id": v, "batch_config": "single"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let c2 = &body["model_config"];
-    assert_eq!((c2["filter_threshold"].as_f64(), c2["batch_config"].as_str()), (Some(0.5), Some("single")), "{c2}");
+    assert_eq!((c2["batch_config"].as_str(), &c2["tensor_fields"]), (Some("single"), &Value::Null), "a config is whole, not a patch: {c2}");
     let all = [c0, c1["id"].as_i64().unwrap(), c2["id"].as_i64().unwrap()];
     assert!(all[0] != all[1] && all[1] != all[2] && all[0] != all[2], "a new id each time: {all:?}");
 
@@ -186,4 +186,23 @@ async fn a_version_in_another_users_workspace_is_404_everywhere() {
     let (_, still) = app.get_version(&alice.token, v).await;
     assert_eq!(still["model_version"]["config"]["tensor_fields"], Value::Null, "bob changed nothing: {still}");
     assert_eq!(app.post_json("/v1/api/models/get", &alice.token, json!({"id": model_id})).await.0, StatusCode::OK);
+}
+
+/// `filter_threshold` is a number; configs with and without one alternate freely.
+#[tokio::test]
+async fn filter_thresholds_can_be_set_and_cleared_repeatedly() {
+    let app = spawn_app().await;
+    let t = app.tenant("alice@example.com").await;
+    let v = app.upload_model(&t, "thresholds", "tiny_ccfraud.onnx").await;
+    let mut failures = Vec::new();
+    for i in 0..16 {
+        let threshold = if i % 2 == 0 { Value::Null } else { json!(0.125 * i as f64) };
+        let (status, body) = app.post_json("/v1/api/models/insert_model_config", &t.token, json!({"model_version_id": v, "filter_threshold": threshold})).await;
+        if status != StatusCode::OK || body["model_config"]["filter_threshold"] != threshold {
+            failures.push(format!("{threshold}: {status} {body}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    let (status, body) = app.post_json("/v1/api/models/insert_model_config", &t.token, json!({"model_version_id": v, "filter_threshold": "high"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a number is required: {body}");
 }

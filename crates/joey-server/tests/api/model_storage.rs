@@ -176,6 +176,9 @@ async fn back_to_back_uploads_from_several_clients_all_succeed() {
     let app = spawn_app().await;
     let t = app.tenant("alice@example.com").await;
     let bytes = fixture_bytes("tiny_ccfraud.onnx");
+    for m in 0..3 {
+        app.upload_model(&t, &format!("model-{m}"), "tiny_ccfraud.onnx").await;
+    }
     let clients = (0..4).map(|c| {
         let (app, t, bytes) = (&app, &t, &bytes);
         async move {
@@ -194,5 +197,29 @@ async fn back_to_back_uploads_from_several_clients_all_succeed() {
     assert!(failures.is_empty(), "{} of 32 uploads failed: {failures:#?}", failures.len());
     let (_, list) = app.post_json("/v1/api/models/list", &t.token, json!({"workspace_id": t.ws})).await;
     let versions: usize = list["models"].as_array().unwrap().iter().map(|m| m["model_versions"].as_array().unwrap().len()).sum();
-    assert_eq!(versions, 32, "{list}");
+    assert_eq!(versions, 35, "{list}");
+}
+
+/// Two clients registering the first version of the same new model at once both get a version of
+/// one model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_uploads_of_one_name_make_one_model() {
+    let app = spawn_app().await;
+    let t = app.tenant("alice@example.com").await;
+    let bytes = fixture_bytes("tiny_ccfraud.onnx");
+    let mut failures = Vec::new();
+    for round in 0..5 {
+        let meta = upload_metadata(&format!("fresh-{round}"), t.ws, "onnx");
+        let uploads = (0..4).map(|_| app.upload_raw("/v1/api/models/upload", &t.token, &meta, "m.onnx", &bytes));
+        for (status, body) in futures::future::join_all(uploads).await {
+            if status != StatusCode::OK {
+                failures.push(format!("round {round}: {status} {body}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of 20 uploads failed: {failures:#?}", failures.len());
+    let (_, list) = app.post_json("/v1/api/models/list", &t.token, json!({"workspace_id": t.ws})).await;
+    let models = list["models"].as_array().unwrap();
+    assert_eq!(models.len(), 5);
+    assert!(models.iter().all(|m| m["model_versions"].as_array().unwrap().len() == 4), "{list}");
 }
