@@ -27,6 +27,9 @@ pub(crate) struct Shared {
     /// Rows accepted by `append` and not yet written (in the channel or pending in the writer).
     pub queued_rows: AtomicU64,
     pub last_error: Mutex<Option<String>>,
+    /// Appended batches not yet taken by the writer. Appends push here under a short lock and
+    /// do not wake the writer (it drains on its tick), so the inference path makes no syscall.
+    pub inbox: Mutex<Vec<(String, arrow::record_batch::RecordBatch)>>,
 }
 
 impl Shared {

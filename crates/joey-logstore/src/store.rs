@@ -83,6 +83,7 @@ impl LogStore {
             bytes_on_disk: AtomicU64::new(0),
             queued_rows: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            inbox: Mutex::new(Vec::new()),
         });
         let actives = recover::recover(&shared)?;
         let (tx, rx) = mpsc::channel();
@@ -131,16 +132,19 @@ impl LogStore {
             shared.drop_rows(rows);
             return false;
         }
-        let msg = Msg::Append {
-            topic: topic.to_string(),
-            batch,
-        };
-        if self.inner.tx.send(msg).is_err() {
+        if self.inner.writer.lock().map(|w| w.is_none()).unwrap_or(true) {
             shared.queued_rows.fetch_sub(rows, Ordering::AcqRel);
             shared.drop_rows(rows);
             return false;
         }
+        shared.inbox.lock().expect("inbox lock").push((topic.to_string(), batch));
         shared.appended_rows.fetch_add(rows, Ordering::Relaxed);
+        // Wake the writer early only when a flush's worth of rows is waiting.
+        let queued = reserved.unwrap_or(0) + rows;
+        let threshold = shared.cfg.flush_rows as u64;
+        if queued >= threshold && queued - rows < threshold {
+            let _ = self.inner.tx.send(Msg::Wake);
+        }
         true
     }
 

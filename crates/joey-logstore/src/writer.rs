@@ -15,7 +15,8 @@ use crate::state::{merge_partitions, now_ms, SegmentInfo, Shared, TopicState};
 use crate::LogError;
 
 pub(crate) enum Msg {
-    Append { topic: String, batch: RecordBatch },
+    /// Enough rows are waiting in the inbox: drain it now.
+    Wake,
     Flush(SyncSender<Result<(), LogError>>),
     Shutdown(SyncSender<()>),
 }
@@ -57,8 +58,12 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Msg>, actives: HashMap<Strin
             .map_or(Duration::from_secs(3600), |d| {
                 d.saturating_duration_since(Instant::now())
             });
-        match rx.recv_timeout(timeout) {
-            Ok(Msg::Append { topic, batch }) => w.add(topic, batch),
+        // Appends wait in the shared inbox; drain it at least every TICK.
+        let timeout = timeout.min(TICK);
+        let msg = rx.recv_timeout(timeout);
+        w.drain_inbox();
+        match msg {
+            Ok(Msg::Wake) => {}
             Ok(Msg::Flush(ack)) => {
                 w.flush_all();
                 let _ = ack.send(match w.error.take() {
@@ -92,7 +97,17 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Msg>, actives: HashMap<Strin
     }
 }
 
+/// How often the writer takes appended batches from the inbox.
+const TICK: Duration = Duration::from_millis(20);
+
 impl Writer {
+    fn drain_inbox(&mut self) {
+        let batches = std::mem::take(&mut *self.shared.inbox.lock().expect("inbox lock"));
+        for (topic, batch) in batches {
+            self.add(topic, batch);
+        }
+    }
+
     fn add(&mut self, topic: String, batch: RecordBatch) {
         let rows = batch.num_rows();
         let p = self

@@ -4,6 +4,11 @@ use clap::Parser;
 use joey_server::cli::{Cli, Command};
 use joey_server::{settings, startup, telemetry};
 
+/// mimalloc: the inference path allocates many small Arrow buffers on tokio workers that the log
+/// writer frees on its own thread; glibc malloc's arena locks made that a measured bottleneck.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
