@@ -96,6 +96,9 @@ pub struct LogConfig {
     pub flush_rows: usize,
     /// Most rows accepted but not yet written (default 1 000 000).
     pub queue_capacity: usize,
+    /// Most bytes (Arrow memory) accepted but not yet written (default 256 MiB): wide rows
+    /// (images, long texts) are bounded by this rather than by the row count.
+    pub queue_max_bytes: u64,
     /// A segment rolls before it would exceed this size (default 64 MiB).
     pub segment_max_bytes: u64,
     /// fsync data and index on every flush (default true).
@@ -115,6 +118,7 @@ impl LogConfig {
             flush_interval: Duration::from_secs(1),
             flush_rows: 10_000,
             queue_capacity: 1_000_000,
+            queue_max_bytes: 256 * 1024 * 1024,
             segment_max_bytes: 64 * 1024 * 1024,
             fsync: true,
             disk_budget_bytes: None,

@@ -26,10 +26,12 @@ pub(crate) struct Shared {
     pub bytes_on_disk: AtomicU64,
     /// Rows accepted by `append` and not yet written (in the channel or pending in the writer).
     pub queued_rows: AtomicU64,
+    /// Arrow memory of the queued rows.
+    pub queued_bytes: AtomicU64,
     pub last_error: Mutex<Option<String>>,
     /// Appended batches not yet taken by the writer. Appends push here under a short lock and
     /// do not wake the writer (it drains on its tick), so the inference path makes no syscall.
-    pub inbox: Mutex<Vec<(String, arrow::record_batch::RecordBatch)>>,
+    pub inbox: Mutex<Vec<(String, arrow::record_batch::RecordBatch, u64)>>,
 }
 
 impl Shared {

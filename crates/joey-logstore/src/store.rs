@@ -82,6 +82,7 @@ impl LogStore {
             dropped_rows: AtomicU64::new(0),
             bytes_on_disk: AtomicU64::new(0),
             queued_rows: AtomicU64::new(0),
+            queued_bytes: AtomicU64::new(0),
             last_error: Mutex::new(None),
             inbox: Mutex::new(Vec::new()),
         });
@@ -132,12 +133,24 @@ impl LogStore {
             shared.drop_rows(rows);
             return false;
         }
-        if self.inner.writer.lock().map(|w| w.is_none()).unwrap_or(true) {
+        let bytes = batch.get_array_memory_size() as u64;
+        let max_bytes = shared.cfg.queue_max_bytes.max(1);
+        let bytes_ok = shared
+            .queued_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| (cur == 0 || cur + bytes <= max_bytes).then_some(cur + bytes))
+            .is_ok();
+        if !bytes_ok {
             shared.queued_rows.fetch_sub(rows, Ordering::AcqRel);
             shared.drop_rows(rows);
             return false;
         }
-        shared.inbox.lock().expect("inbox lock").push((topic.to_string(), batch));
+        if self.inner.writer.lock().map(|w| w.is_none()).unwrap_or(true) {
+            shared.queued_rows.fetch_sub(rows, Ordering::AcqRel);
+            shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            shared.drop_rows(rows);
+            return false;
+        }
+        shared.inbox.lock().expect("inbox lock").push((topic.to_string(), batch, bytes));
         shared.appended_rows.fetch_add(rows, Ordering::Relaxed);
         // Wake the writer early only when a flush's worth of rows is waiting.
         let queued = reserved.unwrap_or(0) + rows;

@@ -25,6 +25,8 @@ pub(crate) enum Msg {
 struct Pending {
     groups: Vec<Vec<RecordBatch>>,
     rows: usize,
+    /// Arrow memory of the pending batches (released from `queued_bytes` when written).
+    bytes: u64,
     since: Instant,
 }
 
@@ -103,12 +105,12 @@ const TICK: Duration = Duration::from_millis(20);
 impl Writer {
     fn drain_inbox(&mut self) {
         let batches = std::mem::take(&mut *self.shared.inbox.lock().expect("inbox lock"));
-        for (topic, batch) in batches {
-            self.add(topic, batch);
+        for (topic, batch, bytes) in batches {
+            self.add(topic, batch, bytes);
         }
     }
 
-    fn add(&mut self, topic: String, batch: RecordBatch) {
+    fn add(&mut self, topic: String, batch: RecordBatch, bytes: u64) {
         let rows = batch.num_rows();
         let p = self
             .pending
@@ -116,6 +118,7 @@ impl Writer {
             .or_insert_with(|| Pending {
                 groups: Vec::new(),
                 rows: 0,
+                bytes: 0,
                 since: Instant::now(),
             });
         match p.groups.last_mut() {
@@ -123,7 +126,8 @@ impl Writer {
             _ => p.groups.push(vec![batch]),
         }
         p.rows += rows;
-        if p.rows >= self.shared.cfg.flush_rows {
+        p.bytes += bytes;
+        if p.rows >= self.shared.cfg.flush_rows || p.bytes >= self.shared.cfg.queue_max_bytes / 4 {
             self.flush_topic(&topic);
         }
     }
@@ -168,6 +172,7 @@ impl Writer {
         self.shared
             .queued_rows
             .fetch_sub(p.rows as u64, Ordering::AcqRel);
+        self.shared.queued_bytes.fetch_sub(p.bytes, Ordering::AcqRel);
     }
 
     fn topic_state(&mut self, topic: &str) -> Arc<RwLock<TopicState>> {

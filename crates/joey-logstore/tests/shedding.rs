@@ -101,3 +101,20 @@ fn appends_from_many_threads_are_all_counted() {
     assert_eq!(store.partitions(TOPIC).unwrap().len(), 4);
     let _ = LogStore::clone(&store);
 }
+
+#[test]
+fn the_queue_is_also_bounded_in_bytes_for_wide_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(dir.path());
+    c.queue_capacity = 1_000_000;
+    c.flush_rows = 1_000_000;
+    c.flush_interval = Duration::from_secs(3600); // nothing is written while we append
+    let one = batch_a(0..1, "engine-0").get_array_memory_size() as u64;
+    c.queue_max_bytes = one * 5 + one / 2; // room for 5 single-row batches, not 6
+    let store = LogStore::open(c).unwrap();
+    let accepted: u64 = (0..100).map(|i| store.append(TOPIC, batch_a(i..i + 1, "engine-0")) as u64).sum();
+    assert_eq!(accepted, 5, "rows are shed once the queued bytes reach the budget");
+    assert_eq!(store.stats().dropped_rows, 95);
+    store.flush().unwrap();
+    assert!(store.append(TOPIC, batch_a(100..101, "engine-0")), "writing releases the budget");
+}

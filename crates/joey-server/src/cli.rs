@@ -91,6 +91,9 @@ pub struct ServeArgs {
     /// Log store: records queued for writing before new ones are shed [default: 1000000].
     #[arg(long, env = "JOEY_LOG_QUEUE_CAPACITY")]
     pub log_queue_capacity: Option<usize>,
+    /// Log store: bytes (Arrow memory) queued for writing before new records are shed [default: 67108864].
+    #[arg(long, env = "JOEY_LOG_QUEUE_MAX_BYTES")]
+    pub log_queue_max_bytes: Option<u64>,
     /// Log store: fsync every flush: true or false [default: true].
     #[arg(long, env = "JOEY_LOG_FSYNC")]
     pub log_fsync: Option<bool>,

@@ -110,6 +110,7 @@ fn open_logs(settings: &Settings) -> anyhow::Result<joey_logstore::LogStore> {
     cfg.flush_interval = std::time::Duration::from_millis(l.flush_interval_ms);
     cfg.flush_rows = l.flush_rows;
     cfg.queue_capacity = l.queue_capacity;
+    cfg.queue_max_bytes = l.queue_max_bytes;
     cfg.fsync = l.fsync;
     cfg.disk_budget_bytes = l.disk_budget_bytes;
     cfg.retention_age = l.retention_hours.map(|h| std::time::Duration::from_secs(h * 3600));

@@ -8,6 +8,7 @@ mod helpers_ml;
 mod auth;
 mod deployments;
 mod docs;
+mod external_issuer;
 mod inference;
 mod inference_errors;
 mod inference_steps;
