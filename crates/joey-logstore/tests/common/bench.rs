@@ -37,6 +37,7 @@ pub fn batch(first: i64, payloads: &ArrayRef) -> RecordBatch {
 fn config(dir: &Path) -> LogConfig {
     let mut c = LogConfig::new(dir);
     c.queue_capacity = 50_000_000;
+    c.queue_max_bytes = u64::MAX;
     c
 }
 
