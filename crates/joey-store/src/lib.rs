@@ -16,6 +16,7 @@ mod workspaces;
 
 use joey_core::Error;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 
 /// Which database the store talks to.
@@ -57,6 +58,24 @@ impl SqlStore {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Runs a one-parameter query and maps the row it finds, if any.
+    pub(crate) async fn opt_by<T, V>(&self, sql: &str, value: V, map: fn(&AnyRow) -> Result<T, Error>) -> Result<Option<T>, Error>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
+        let row = sqlx::query(sql).bind(value).fetch_optional(&self.pool).await.map_err(db)?;
+        row.as_ref().map(map).transpose()
+    }
+
+    /// Runs a one-parameter query and maps every row.
+    pub(crate) async fn all_by<T, V>(&self, sql: &str, value: V, map: fn(&AnyRow) -> Result<T, Error>) -> Result<Vec<T>, Error>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
+        let rows = sqlx::query(sql).bind(value).fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(map).collect()
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN

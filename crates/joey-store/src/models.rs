@@ -123,8 +123,7 @@ impl ModelStore for SqlStore {
     }
 
     async fn get_model(&self, id: i64) -> Result<Option<Model>> {
-        let row = sqlx::query(&format!("select {MODEL_COLS} from model where model_id = $1")).bind(id).fetch_optional(self.pool()).await.map_err(db)?;
-        row.as_ref().map(model).transpose()
+        self.opt_by(&format!("select {MODEL_COLS} from model where model_id = $1"), id, model).await
     }
 
     async fn find_model(&self, workspace_id: i64, name: &str) -> Result<Option<Model>> {
@@ -159,21 +158,11 @@ impl ModelStore for SqlStore {
     }
 
     async fn get_model_version(&self, id: i64) -> Result<Option<ModelVersion>> {
-        let row = sqlx::query(&format!("select {VERSION_COLS} {VERSION_FROM} where v.model_version_id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.as_ref().map(version).transpose()
+        self.opt_by(&format!("select {VERSION_COLS} {VERSION_FROM} where v.model_version_id = $1"), id, version).await
     }
 
     async fn find_model_version(&self, version_uuid: &str) -> Result<Option<ModelVersion>> {
-        let row = sqlx::query(&format!("select {VERSION_COLS} {VERSION_FROM} where v.version = $1"))
-            .bind(version_uuid)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.as_ref().map(version).transpose()
+        self.opt_by(&format!("select {VERSION_COLS} {VERSION_FROM} where v.version = $1"), version_uuid.to_string(), version).await
     }
 
     async fn set_model_status(&self, id: i64, status: ModelStatus, error: Option<&str>, signature: Option<&Signature>) -> Result<()> {
@@ -192,23 +181,12 @@ impl ModelStore for SqlStore {
     }
 
     async fn latest_config(&self, model_version_id: i64) -> Result<Option<ModelConfig>> {
-        let row = sqlx::query(&format!(
-            "select {CONFIG_COLS} from model_config where model_version_id = $1 order by model_config_id desc limit 1"
-        ))
-        .bind(model_version_id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db)?;
-        row.as_ref().map(config).transpose()
+        let sql = format!("select {CONFIG_COLS} from model_config where model_version_id = $1 order by model_config_id desc limit 1");
+        self.opt_by(&sql, model_version_id, config).await
     }
 
     async fn get_config(&self, config_id: i64) -> Result<Option<ModelConfig>> {
-        let row = sqlx::query(&format!("select {CONFIG_COLS} from model_config where model_config_id = $1"))
-            .bind(config_id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.as_ref().map(config).transpose()
+        self.opt_by(&format!("select {CONFIG_COLS} from model_config where model_config_id = $1"), config_id, config).await
     }
 
     async fn insert_config(&self, cfg: &ModelConfig, now_ms: i64) -> Result<ModelConfig> {
@@ -277,12 +255,8 @@ impl ModelStore for SqlStore {
     }
 
     async fn versions_in_status(&self, status: ModelStatus) -> Result<Vec<ModelVersion>> {
-        let rows = sqlx::query(&format!("select {VERSION_COLS} {VERSION_FROM} where v.status = $1 order by v.model_version_id"))
-            .bind(status.as_str())
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        rows.iter().map(version).collect()
+        let sql = format!("select {VERSION_COLS} {VERSION_FROM} where v.status = $1 order by v.model_version_id");
+        self.all_by(&sql, status.as_str().to_string(), version).await
     }
 }
 

@@ -100,8 +100,7 @@ impl PipelineStore for SqlStore {
     }
 
     async fn get_pipeline(&self, id: i64) -> Result<Option<Pipeline>> {
-        let r = sqlx::query(&format!("select {PIPE_COLS} from pipeline where pipeline_id = $1")).bind(id).fetch_optional(self.pool()).await.map_err(db)?;
-        r.as_ref().map(pipeline).transpose()
+        self.opt_by(&format!("select {PIPE_COLS} from pipeline where pipeline_id = $1"), id, pipeline).await
     }
 
     async fn find_pipeline(&self, workspace_id: i64, name: &str) -> Result<Option<Pipeline>> {
@@ -115,31 +114,20 @@ impl PipelineStore for SqlStore {
     }
 
     async fn list_pipelines(&self, workspace_id: i64) -> Result<Vec<Pipeline>> {
-        let rows = sqlx::query(&format!("select {PIPE_COLS} from pipeline where workspace_id = $1 order by pipeline_id"))
-            .bind(workspace_id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        rows.iter().map(pipeline).collect()
+        self.all_by(&format!("select {PIPE_COLS} from pipeline where workspace_id = $1 order by pipeline_id"), workspace_id, pipeline).await
     }
 
     async fn list_pipeline_versions(&self, pipeline_id: i64) -> Result<Vec<PipelineVersion>> {
-        let rows = sqlx::query(&format!("select {VER_COLS} from pipeline_version where pipeline_id = $1 order by pipeline_version_id"))
-            .bind(pipeline_id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        rows.iter().map(version).collect()
+        let sql = format!("select {VER_COLS} from pipeline_version where pipeline_id = $1 order by pipeline_version_id");
+        self.all_by(&sql, pipeline_id, version).await
     }
 
     async fn get_pipeline_version(&self, id: i64) -> Result<Option<PipelineVersion>> {
-        let r = sqlx::query(&format!("select {VER_COLS} from pipeline_version where pipeline_version_id = $1")).bind(id).fetch_optional(self.pool()).await.map_err(db)?;
-        r.as_ref().map(version).transpose()
+        self.opt_by(&format!("select {VER_COLS} from pipeline_version where pipeline_version_id = $1"), id, version).await
     }
 
     async fn find_pipeline_version(&self, version_uuid: &str) -> Result<Option<PipelineVersion>> {
-        let r = sqlx::query(&format!("select {VER_COLS} from pipeline_version where version = $1")).bind(version_uuid).fetch_optional(self.pool()).await.map_err(db)?;
-        r.as_ref().map(version).transpose()
+        self.opt_by(&format!("select {VER_COLS} from pipeline_version where version = $1"), version_uuid.to_string(), version).await
     }
 
     async fn delete_pipeline(&self, id: i64) -> Result<()> {
@@ -181,18 +169,15 @@ impl PipelineStore for SqlStore {
     }
 
     async fn get_deployment(&self, id: i64) -> Result<Option<Deployment>> {
-        let r = sqlx::query(&format!("select {DEP_COLS} from deployment where deployment_id = $1")).bind(id).fetch_optional(self.pool()).await.map_err(db)?;
-        r.as_ref().map(deployment).transpose()
+        self.opt_by(&format!("select {DEP_COLS} from deployment where deployment_id = $1"), id, deployment).await
     }
 
     async fn deployment_for_pipeline(&self, pipeline_id: i64) -> Result<Option<Deployment>> {
-        let r = sqlx::query(&format!("select {DEP_COLS} from deployment where pipeline_id = $1")).bind(pipeline_id).fetch_optional(self.pool()).await.map_err(db)?;
-        r.as_ref().map(deployment).transpose()
+        self.opt_by(&format!("select {DEP_COLS} from deployment where pipeline_id = $1"), pipeline_id, deployment).await
     }
 
     async fn list_active_deployments(&self) -> Result<Vec<Deployment>> {
-        let rows = sqlx::query(&format!("select {DEP_COLS} from deployment where active = 1 order by deployment_id")).fetch_all(self.pool()).await.map_err(db)?;
-        rows.iter().map(deployment).collect()
+        self.all_by(&format!("select {DEP_COLS} from deployment where active = $1 order by deployment_id"), 1i64, deployment).await
     }
 
     async fn model_version_deployed(&self, model_version_id: i64) -> Result<bool> {

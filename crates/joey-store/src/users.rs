@@ -119,11 +119,6 @@ impl UserStore for SqlStore {
 
 impl SqlStore {
     async fn one_user(&self, column: &'static str, value: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("select {USER_COLS} from app_user where {column} = $1"))
-            .bind(value)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.as_ref().map(rows::user).transpose()
+        self.opt_by(&format!("select {USER_COLS} from app_user where {column} = $1"), value.to_string(), rows::user).await
     }
 }

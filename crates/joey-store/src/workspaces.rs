@@ -38,21 +38,11 @@ impl WorkspaceStore for SqlStore {
     }
 
     async fn get_workspace(&self, id: i64) -> Result<Option<Workspace>> {
-        let row = sqlx::query(&format!("select {WORKSPACE_COLS} from workspace where workspace_id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.as_ref().map(rows::workspace).transpose()
+        self.opt_by(&format!("select {WORKSPACE_COLS} from workspace where workspace_id = $1"), id, rows::workspace).await
     }
 
     async fn find_workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
-        let row = sqlx::query(&format!("select {WORKSPACE_COLS} from workspace where name = $1"))
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.as_ref().map(rows::workspace).transpose()
+        self.opt_by(&format!("select {WORKSPACE_COLS} from workspace where name = $1"), name.to_string(), rows::workspace).await
     }
 
     async fn list_workspaces(&self, member: Option<&str>) -> Result<Vec<WorkspaceSummary>> {
