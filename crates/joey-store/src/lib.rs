@@ -69,6 +69,12 @@ impl SqlStore {
         row.as_ref().map(map).transpose()
     }
 
+    /// Looks up a row by `(workspace_id, name)`, the natural key of models and pipelines.
+    pub(crate) async fn opt_in_workspace<T>(&self, sql: &str, workspace_id: i64, name: &str, map: fn(&AnyRow) -> Result<T, Error>) -> Result<Option<T>, Error> {
+        let row = sqlx::query(sql).bind(workspace_id).bind(name).fetch_optional(&self.pool).await.map_err(db)?;
+        row.as_ref().map(map).transpose()
+    }
+
     /// Runs a one-parameter query and maps every row.
     pub(crate) async fn all_by<T, V>(&self, sql: &str, value: V, map: fn(&AnyRow) -> Result<T, Error>) -> Result<Vec<T>, Error>
     where

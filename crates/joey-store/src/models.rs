@@ -127,24 +127,13 @@ impl ModelStore for SqlStore {
     }
 
     async fn find_model(&self, workspace_id: i64, name: &str) -> Result<Option<Model>> {
-        let row = sqlx::query(&format!("select {MODEL_COLS} from model where workspace_id = $1 and name = $2"))
-            .bind(workspace_id)
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.as_ref().map(model).transpose()
+        self.opt_in_workspace(&format!("select {MODEL_COLS} from model where workspace_id = $1 and name = $2"), workspace_id, name, model).await
     }
 
     async fn list_models(&self, workspace_id: i64) -> Result<Vec<ModelWithVersions>> {
-        let rows = sqlx::query(&format!("select {MODEL_COLS} from model where workspace_id = $1 order by model_id"))
-            .bind(workspace_id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let models = self.all_by(&format!("select {MODEL_COLS} from model where workspace_id = $1 order by model_id"), workspace_id, model).await?;
         let mut out = Vec::new();
-        for r in &rows {
-            let m = model(r)?;
+        for m in models {
             let versions = self.versions_with_configs(m.id).await?;
             out.push(ModelWithVersions { model: m, versions });
         }
@@ -262,14 +251,10 @@ impl ModelStore for SqlStore {
 
 impl SqlStore {
     async fn versions_with_configs(&self, model_id: i64) -> Result<Vec<(ModelVersion, ModelConfig)>> {
-        let rows = sqlx::query(&format!("select {VERSION_COLS} {VERSION_FROM} where v.model_id = $1 order by v.model_version_id"))
-            .bind(model_id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let sql = format!("select {VERSION_COLS} {VERSION_FROM} where v.model_id = $1 order by v.model_version_id");
+        let versions = self.all_by(&sql, model_id, version).await?;
         let mut out = Vec::new();
-        for r in &rows {
-            let v = version(r)?;
+        for v in versions {
             let c = self.latest_config(v.id).await?.ok_or_else(|| Error::internal(format!("model version {} has no config", v.id)))?;
             out.push((v, c));
         }

@@ -104,13 +104,7 @@ impl PipelineStore for SqlStore {
     }
 
     async fn find_pipeline(&self, workspace_id: i64, name: &str) -> Result<Option<Pipeline>> {
-        let r = sqlx::query(&format!("select {PIPE_COLS} from pipeline where workspace_id = $1 and name = $2"))
-            .bind(workspace_id)
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        r.as_ref().map(pipeline).transpose()
+        self.opt_in_workspace(&format!("select {PIPE_COLS} from pipeline where workspace_id = $1 and name = $2"), workspace_id, name, pipeline).await
     }
 
     async fn list_pipelines(&self, workspace_id: i64) -> Result<Vec<Pipeline>> {
