@@ -50,7 +50,7 @@ CONTROLLED_ENV = {
     "JOEY_TOKEN_AUDIENCE", "JOEY_JSON_BODY_LIMIT", "JOEY_DEFAULT_ARCH", "JOEY_LOG_FORMAT", "JOEY_UPLOAD_LIMIT_BYTES",
     "JOEY_INFER_BODY_LIMIT", "JOEY_INFERENCE_LOGGING", "JOEY_LOG_FLUSH_INTERVAL_MS", "JOEY_LOG_FLUSH_ROWS",
     "JOEY_LOG_QUEUE_CAPACITY", "JOEY_LOG_FSYNC", "JOEY_LOG_DISK_BUDGET_BYTES", "JOEY_LOG_RETENTION_HOURS",
-    "JOEY_LOG_RETENTION_BYTES_PER_TOPIC",
+    "JOEY_LOG_RETENTION_BYTES_PER_TOPIC", "JOEY_TEST_DEPLOY_DELAY_MS",
 }
 # The inference log store flushes at least this often (ms): short, so log tests need not wait a second
 # (the server's default is 1000). Every instance the suite starts gets it.
@@ -300,6 +300,17 @@ def short_ttl_server(tmp_root):
     uses its own SQLite data dir even on a PostgreSQL run: only token lifetimes are under test."""
     s = JoeyServer(data_dir=tmp_root / "short-ttl", database_url=None,
                    extra_args=["--access-token-ttl-secs", "10", "--refresh-token-ttl-secs", "600"])
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def slow_deploy_server(tmp_root):
+    """A second instance whose deployments stay `Starting` for 8 s (the hidden test knob), so the
+    SDK's deploy wait reaches its limit-status check (from the 7th poll, one per second). Own
+    SQLite data dir: only the deployment timing is under test."""
+    s = JoeyServer(data_dir=tmp_root / "slow-deploy", database_url=None, extra_args=["--test-deploy-delay-ms", "8000"])
     s.start()
     yield s
     s.stop()

@@ -19,6 +19,8 @@ from conftest import HTTP_TIMEOUT, CompatUser, JoeyServer
 SDK_OPERATIONS = {
     "ModelById", "ModelConfigById", "PipelineById", "PipelineVariantById", "ModelByName", "DeploymentById",
     "GetDeploymentForPipeline", "QueryLimitStatus", "WorkspaceById", "UserDefaultWorkspace", "CreateDefaultUserWorkspace",
+    # Beyond the measured flows: `client.list_deployments()` and `Deployment.deploy()`.
+    "ListDeployments", "Deploy",
 }
 INTROSPECTION = "IntrospectionQuery"
 

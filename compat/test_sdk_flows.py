@@ -188,6 +188,50 @@ def test_pipeline_logs(sdk):
         p.undeploy()
 
 
+def test_deployment_objects_undeploy_and_deploy_again(sdk):
+    """`client.list_deployments()` (ListDeployments) and `Deployment.deploy()` (the `Deploy`
+    mutation, `update_deployment_by_pk`): a deployment undeployed through its object comes back
+    with the same id, version and engine config, and serves again."""
+    wl, rec = sdk.client()
+    ws, mv = workspace_with_tiny_model(wl, unique("tiny"))
+    p = wl.build_pipeline(unique("sdk-pipe"))
+    p.add_model_step(mv)
+    p.deploy(deployment_config=DeploymentConfigBuilder().replica_count(2).build())
+    dep_id = deployment_of(sdk, p.id())["id"]
+    mine = [d for d in wl.list_deployments() if d.id() == dep_id]
+    assert len(mine) == 1 and mine[0].deployed() is True
+    d = mine[0]
+    d.undeploy()
+    assert deployment_of(sdk, p.id()) == {"id": dep_id, "deployed": False}
+    d.deploy()
+    assert d.deployed() is True and deployment_of(sdk, p.id()) == {"id": dep_id, "deployed": True}
+    d.wait_for_running(timeout=60)
+    status = d.status()
+    assert status["status"] == "Running" and len(status["engines"]) == 2, status
+    assert_tiny_outputs(p.infer(tiny_frame()))
+    d.deploy()  # already deployed: a no-op
+    assert deployment_of(sdk, p.id())["deployed"] is True
+    p.undeploy()
+    assert "Deploy" in rec.operations and "ListDeployments" in rec.operations
+
+
+def test_a_slow_deployment_reaches_the_limit_status_check(slow_deploy_server, tmp_path, monkeypatch):
+    """A deployment that stays `Starting` for 8 s: the SDK's deploy wait polls once a second and,
+    from the 7th poll, asks `QueryLimitStatus`; `limit_status: null` lets it go on to `Running`."""
+    server = slow_deploy_server
+    session = SdkSession(server, invite_user(server, server.admin_token(), password=f"pw-{unique()}"), tmp_path / "c", monkeypatch)
+    wl, rec = session.client()
+    ws, mv = workspace_with_tiny_model(wl, unique("tiny"))
+    p = wl.build_pipeline(unique("sdk-slow"))
+    p.add_model_step(mv)
+    p.deploy(deployment_config=one_replica())
+    assert p.status()["status"] == "Running"
+    assert rec.operations.count("QueryLimitStatus") >= 1, rec.operations
+    assert_tiny_outputs(p.infer(tiny_frame()))
+    p.undeploy()
+    session.assert_clean()
+
+
 @pytest.mark.shared
 def test_main_flow_on_the_ccfraud_tutorial_model(sdk):
     """The guides' ccfraud model and data: pandas 1k and Arrow 10k, outputs equal (float32) to the

@@ -55,6 +55,30 @@ impl Deployment {
         let min = engine.and_then(|e| e.get("autoscale")).and_then(|a| a.get("replica_min")).and_then(Value::as_u64);
         fixed.or(min).unwrap_or(1).clamp(1, 64) as usize
     }
+
+    /// Intra-op threads for one model: the CPUs its `engineAux.images` entry asks for (keyed
+    /// `"<model>-<model version id>"` as the SDK's `sidekick_cpus` writes it, or just `"<model>"`),
+    /// limits before requests, rounded down, at least 1. `None` leaves the engine default.
+    pub fn model_intra_threads(&self, model_name: &str, model_version_id: i64) -> Option<usize> {
+        let images = self.engine_config.get("engineAux")?.get("images")?;
+        let image = images.get(format!("{model_name}-{model_version_id}")).or_else(|| images.get(model_name))?;
+        let resources = image.get("resources")?;
+        let cpu = ["limits", "requests"].iter().find_map(|k| resources.get(*k)?.get("cpu").and_then(cpu_quantity))?;
+        Some((cpu.floor() as usize).clamp(1, 64))
+    }
+}
+
+/// A Kubernetes CPU quantity: a number, `"2"`, `"1.5"` or `"500m"`.
+fn cpu_quantity(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.strip_suffix('m') {
+            Some(milli) => milli.parse::<f64>().ok().map(|m| m / 1000.0),
+            None => s.parse().ok(),
+        },
+        _ => None,
+    }
+    .filter(|c| c.is_finite() && *c > 0.0)
 }
 
 /// A model as a step names it.
@@ -221,5 +245,21 @@ mod tests {
         assert_eq!(parse_deployment_name("ccfraud-pipe-12"), Some(("ccfraud-pipe", 12)));
         assert_eq!(parse_deployment_name("nodash"), None);
         assert_eq!(parse_deployment_name("x-y"), None);
+    }
+
+    #[test]
+    fn per_model_threads_come_from_the_sidekick_cpus() {
+        let dep = |cfg: Value| Deployment { id: 1, pipeline_id: 1, deploy_id: "p".into(), pipeline_version_id: 1, engine_config: cfg, active: true, created_at_ms: 0, updated_at_ms: 0 };
+        let d = dep(json!({"engine": {"cpu": 4}, "engineAux": {"images": {
+            "cnn-7": {"resources": {"limits": {"cpu": 2.0}, "requests": {"cpu": 1.0}}},
+            "big": {"resources": {"requests": {"cpu": "3"}}},
+            "half": {"resources": {"limits": {"cpu": "500m"}}},
+            "bad": {"resources": {"limits": {"cpu": "lots"}}}}}}));
+        assert_eq!(d.model_intra_threads("cnn", 7), Some(2));
+        assert_eq!(d.model_intra_threads("cnn", 8), None);
+        assert_eq!(d.model_intra_threads("big", 3), Some(3));
+        assert_eq!(d.model_intra_threads("half", 1), Some(1));
+        assert_eq!(d.model_intra_threads("bad", 1), None);
+        assert_eq!(dep(json!({"engine": {"cpu": 4}})).model_intra_threads("cnn", 7), None);
     }
 }

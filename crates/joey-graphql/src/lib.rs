@@ -17,9 +17,10 @@ mod support;
 mod types_pipe;
 mod types_ws;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::dynamic::{Schema, SchemaError};
+use joey_core::platform::DeploymentPlan;
 use joey_core::{Caller, Platform};
 use serde_json::{json, Value};
 
@@ -29,6 +30,14 @@ use serde_json::{json, Value};
 pub struct JoeySchema {
     inner: &'static Schema,
     platform: Platform,
+    deployer: Arc<dyn Deployer>,
+}
+
+/// What the `Deploy` mutation (`update_deployment_by_pk`) needs from the serving runtime, after
+/// the platform has recorded the change: bring a deployment's models up, or stop serving it.
+pub trait Deployer: Send + Sync {
+    fn start(&self, plan: DeploymentPlan);
+    fn stop(&self, deployment_id: i64);
 }
 
 impl JoeySchema {
@@ -38,10 +47,10 @@ impl JoeySchema {
     }
 }
 
-/// The schema, resolving against `platform`.
-pub fn schema(platform: Platform) -> JoeySchema {
+/// The schema, resolving against `platform`; deploy mutations go through `deployer`.
+pub fn schema(platform: Platform, deployer: Arc<dyn Deployer>) -> JoeySchema {
     static BUILT: OnceLock<Schema> = OnceLock::new();
-    JoeySchema { inner: BUILT.get_or_init(|| build().expect("the GraphQL schema is valid")), platform }
+    JoeySchema { inner: BUILT.get_or_init(|| build().expect("the GraphQL schema is valid")), platform, deployer }
 }
 
 fn build() -> Result<Schema, SchemaError> {
@@ -79,7 +88,7 @@ pub async fn execute(schema: &JoeySchema, caller: Caller, request: Value) -> Val
         }
     };
     let operation = operation_label(&req);
-    let req = req.data(support::Env { platform: schema.platform.clone(), caller });
+    let req = req.data(support::Env { platform: schema.platform.clone(), caller, deployer: schema.deployer.clone() });
     let resp = schema.inner.execute(req).await;
     if resp.errors.is_empty() {
         tracing::debug!(%operation, "graphql ok");

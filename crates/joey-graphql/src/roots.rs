@@ -1,4 +1,5 @@
-//! `query_root` and `mutation_root`, and the input types of `insert_workspace_one`.
+//! `query_root` and `mutation_root`, and the input types of `insert_workspace_one` and
+//! `update_deployment_by_pk`.
 
 use async_graphql::dynamic::{Enum, InputObject, InputValue, Object, TypeRef};
 use joey_core::model::ModelVersion;
@@ -127,6 +128,28 @@ pub(crate) fn mutation_root() -> Object {
         .argument(InputValue::new("object", nn("workspace_insert_input")))
         .argument(InputValue::new("on_conflict", nl("workspace_on_conflict"))),
     )
+    .field(
+        root("update_deployment_by_pk", nl("deployment"), |e: Env, a: J| async move {
+            let id = id_arg(a.get("pk_columns").unwrap_or(&J::Null), "id")?;
+            let set = a.get("_set").cloned().unwrap_or(J::Null);
+            let result = match set.get("deployed") {
+                None | Some(J::Null) => Ok(()),
+                Some(J::Bool(true)) => e.platform.redeploy(&e.caller, id).await.map(|plan| plan.into_iter().for_each(|p| e.deployer.start(p))),
+                Some(J::Bool(false)) => e.platform.undeploy(&e.caller, Some(id), None).await.map(|d| e.deployer.stop(d.id)),
+                Some(other) => return Err(async_graphql::Error::new(format!("_set.deployed must be a boolean, not {other}"))),
+            };
+            match result {
+                // Hasura answers null for a row that does not exist or is not visible.
+                Err(joey_core::Error::NotFound(_)) => Ok(None),
+                other => {
+                    other.map_err(gerr)?;
+                    opt(e.platform.visible_deployment(&e.caller, id).await.map_err(gerr)?)
+                }
+            }
+        })
+        .argument(InputValue::new("pk_columns", nn("deployment_pk_columns_input")))
+        .argument(InputValue::new("_set", nl("deployment_set_input"))),
+    )
 }
 
 /// `object.<rel>.data` as a list (a single object counts as a list of one).
@@ -159,6 +182,9 @@ pub(crate) fn insert_inputs() -> (Vec<Enum>, Vec<InputObject>) {
             .field(field("workspace_id", "bigint")),
         InputObject::new("user_default_workspace_arr_rel_insert_input").field(InputValue::new("data", list_nn("user_default_workspace_insert_input"))),
         InputObject::new("user_default_workspace_insert_input").field(field("user_id", "String")).field(field("workspace_id", "bigint")),
+        InputObject::new("deployment_pk_columns_input").field(InputValue::new("id", nn("bigint"))),
+        // Only `deployed` can be changed: deploying and undeploying are the SDK's uses.
+        InputObject::new("deployment_set_input").field(field("deployed", "Boolean")),
         InputObject::new("workspace_on_conflict")
             .field(InputValue::new("constraint", nn("workspace_constraint")))
             .field(InputValue::new("update_columns", list_nn("workspace_update_column")).default_value(async_graphql::Value::List(Vec::new())))

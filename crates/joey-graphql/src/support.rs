@@ -14,6 +14,7 @@ use serde_json::Value as J;
 pub(crate) struct Env {
     pub platform: Platform,
     pub caller: Caller,
+    pub deployer: Arc<dyn crate::Deployer>,
 }
 
 /// A resolver's answer.

@@ -106,6 +106,47 @@ async fn deployment_by_id_and_limit_status() {
     assert_eq!(d["deployment_by_pk"]["deployed"], false);
 }
 
+/// The SDK's `Deployment.deploy()` sends `Deploy`; `deployed: false` is its Hasura twin.
+const DEPLOY: &str = "mutation Deploy($id: bigint!, $on: Boolean) { update_deployment_by_pk(pk_columns: {id: $id}, _set: {deployed: $on}) { id deploy_id deployed } }";
+
+#[tokio::test]
+async fn the_deploy_mutation_undeploys_and_redeploys_through_the_runtime() {
+    let w = common::world().await;
+    let id = w.deployment.id;
+    let calls = || w.runtime.calls.lock().unwrap().clone();
+    let d = w.data(&w.alice, DEPLOY, json!({"id": id, "on": true})).await;
+    assert_eq!(d["update_deployment_by_pk"], json!({"id": id, "deploy_id": "p1", "deployed": true}));
+    assert!(calls().is_empty(), "already deployed: nothing to do, {:?}", calls());
+
+    let d = w.data(&w.alice, DEPLOY, json!({"id": id, "on": false})).await;
+    assert_eq!(d["update_deployment_by_pk"]["deployed"], false);
+    assert_eq!(calls(), vec![format!("stop {id}")]);
+
+    // Someone outside the workspace sees null and changes nothing.
+    let d = w.data(&w.bob, DEPLOY, json!({"id": id, "on": true})).await;
+    assert_eq!(d["update_deployment_by_pk"], Value::Null);
+    assert_eq!(calls().len(), 1);
+    let d = w.data(&w.alice, DEPLOY, json!({"id": 999_999, "on": true})).await;
+    assert_eq!(d["update_deployment_by_pk"], Value::Null);
+
+    let d = w.data(&w.alice, DEPLOY, json!({"id": id, "on": true})).await;
+    assert_eq!(d["update_deployment_by_pk"]["deployed"], true);
+    assert_eq!(calls(), vec![format!("stop {id}"), format!("start {id} v{}", w.pipeline_version.id)]);
+    let dep = w.platform.visible_deployment(&w.alice, id).await.unwrap().unwrap();
+    assert!(dep.active);
+    assert_eq!(dep.engine_config, json!({"engine": {"replicas": 1}}), "the last engine config is kept");
+
+    // Only `deployed` can be set, and only to a boolean.
+    for (q, why) in [
+        (r#"mutation { update_deployment_by_pk(pk_columns: {id: 1}, _set: {deploy_id: "x"}) { id } }"#, "deploy_id"),
+        (r#"mutation { update_deployment_by_pk(pk_columns: {id: 1}, _set: {deployed: "yes"}) { id } }"#, "Boolean"),
+    ] {
+        let r = w.run(&w.alice, q, Value::Null).await;
+        assert!(r["errors"].to_string().contains(why), "{r}");
+    }
+    assert_eq!(calls().len(), 2);
+}
+
 #[tokio::test]
 async fn deployment_for_pipeline() {
     let w = common::world().await;

@@ -78,11 +78,19 @@ impl LiveDeployment {
 pub struct Deployments {
     engine: Engine,
     live: Arc<RwLock<HashMap<i64, Arc<LiveDeployment>>>>,
+    start_delay: std::time::Duration,
 }
 
 impl Deployments {
     pub fn new(engine: Engine) -> Self {
-        Self { engine, live: Arc::new(RwLock::new(HashMap::new())) }
+        Self { engine, live: Arc::new(RwLock::new(HashMap::new())), start_delay: std::time::Duration::ZERO }
+    }
+
+    /// Keeps every deployment `Starting` for at least `delay` before its models load: a test
+    /// knob for clients that behave differently with slow deployments (the SDK's limit check).
+    pub fn with_start_delay(mut self, delay: std::time::Duration) -> Self {
+        self.start_delay = delay;
+        self
     }
 
     pub fn get(&self, deployment_id: i64) -> Option<Arc<LiveDeployment>> {
@@ -129,18 +137,23 @@ impl Deployments {
     /// Loads the plan's models (one instance per replica), compiles the steps, swaps the result
     /// in and marks the deployment running. `paths[i]` is the local file of `plan.models[i]`.
     pub async fn start(&self, plan: &DeploymentPlan, paths: Vec<PathBuf>) -> Result<(), String> {
+        if !self.start_delay.is_zero() {
+            tokio::time::sleep(self.start_delay).await;
+        }
         let replicas = plan.deployment.replicas();
         let engine = self.engine.clone();
         let models = plan.models.clone();
+        let threads: Vec<Option<usize>> = models.iter().map(|m| plan.deployment.model_intra_threads(&m.reference.name, m.version.id)).collect();
         let slots = tokio::task::spawn_blocking(move || -> Result<Vec<ModelSlot>, String> {
             models
                 .iter()
                 .zip(paths)
-                .map(|(m, path)| {
+                .zip(threads)
+                .map(|((m, path), intra_threads)| {
                     let loaded = (0..replicas)
                         .map(|r| {
-                            let key = if r == 0 { m.version.sha.clone() } else { format!("{}#replica{r}", m.version.sha) };
-                            engine.load(&key, &path, LoadOptions::default()).map_err(|e| format!("model '{}': {e}", m.reference.name))
+                            let key = session_key(&m.version.sha, intra_threads, r);
+                            engine.load(&key, &path, LoadOptions { intra_threads }).map_err(|e| format!("model '{}': {e}", m.reference.name))
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     Ok(ModelSlot {
@@ -163,6 +176,19 @@ impl Deployments {
         tracing::info!(deployment = %live.name, replicas, "deployment running");
         Ok(())
     }
+}
+
+/// The engine cache key: one loaded model per sha, thread count and replica, so pipelines with
+/// the same settings share sessions and different settings never do.
+fn session_key(sha: &str, intra_threads: Option<usize>, replica: usize) -> String {
+    let mut key = sha.to_string();
+    if let Some(t) = intra_threads {
+        key.push_str(&format!("@threads{t}"));
+    }
+    if replica > 0 {
+        key.push_str(&format!("#replica{replica}"));
+    }
+    key
 }
 
 fn models_of(plan: &DeploymentPlan) -> Vec<ModelStatusEntry> {

@@ -198,6 +198,22 @@ fn first_value_as_string(input: &RecordBatch, key: &str) -> Option<String> {
     })
 }
 
+fn as_f64(v: &joey_core::check::Value) -> Option<f64> {
+    match v {
+        joey_core::check::Value::Int(i) => Some(*i as f64),
+        joey_core::check::Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// Names the request column behind a renamed model input in an engine message
+/// (`input 'dense_input'` → `input 'dense_input' (request column 'tensor')`).
+fn name_sources(message: String, renames: &[(String, String)]) -> String {
+    renames.iter().fold(message, |m, (source, target)| {
+        m.replace(&format!("input '{target}'"), &format!("input '{target}' (request column '{source}')"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,20 +230,4 @@ mod tests {
         }
         assert!((1800..2200).contains(&counts[0]), "{counts:?}");
     }
-}
-
-fn as_f64(v: &joey_core::check::Value) -> Option<f64> {
-    match v {
-        joey_core::check::Value::Int(i) => Some(*i as f64),
-        joey_core::check::Value::Float(f) => Some(*f),
-        _ => None,
-    }
-}
-
-/// Names the request column behind a renamed model input in an engine message
-/// (`input 'dense_input'` → `input 'dense_input' (request column 'tensor')`).
-fn name_sources(message: String, renames: &[(String, String)]) -> String {
-    renames.iter().fold(message, |m, (source, target)| {
-        m.replace(&format!("input '{target}'"), &format!("input '{target}' (request column '{source}')"))
-    })
 }

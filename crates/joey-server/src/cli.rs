@@ -15,7 +15,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Start the platform (API, token service, inference).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the OpenAPI document and exit.
     Openapi,
 }
@@ -76,6 +76,19 @@ pub struct ServeArgs {
     /// Largest model upload in bytes; more answers 413 [default: 10737418240].
     #[arg(long, env = "JOEY_UPLOAD_LIMIT_BYTES")]
     pub upload_limit_bytes: Option<u64>,
+    /// Where model files are stored: `local` (`<data-dir>/artifacts`) or `s3://bucket[/prefix]`, an
+    /// S3 bucket read through a local cache in `<data-dir>/artifacts-cache`. Credentials come from
+    /// the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and other AWS_*) environment
+    /// [default: local].
+    #[arg(long, env = "JOEY_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
+    /// Endpoint URL of an S3-compatible server (MinIO, moto, ...; `http://` allowed), with
+    /// `--artifact-store s3://…` [default: AWS S3 of --s3-region].
+    #[arg(long, env = "JOEY_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Region of the S3 bucket, with `--artifact-store s3://…` [default: us-east-1].
+    #[arg(long, env = "JOEY_S3_REGION")]
+    pub s3_region: Option<String>,
     /// Largest inference request body in bytes [default: 268435456].
     #[arg(long, env = "JOEY_INFER_BODY_LIMIT")]
     pub infer_body_limit: Option<usize>,
@@ -113,4 +126,8 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text].
     #[arg(long, env = "JOEY_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Test knob: keep every deployment `Starting` this many ms before its models load (to
+    /// exercise clients' slow-deployment paths). Not for production.
+    #[arg(long, env = "JOEY_TEST_DEPLOY_DELAY_MS", hide = true)]
+    pub test_deploy_delay_ms: Option<u64>,
 }

@@ -24,9 +24,21 @@ pub struct Settings {
     pub default_arch: String,
     pub log_format: String,
     pub upload_limit_bytes: u64,
+    pub artifact_store: ArtifactStoreSetting,
     pub ort_library: Option<PathBuf>,
     pub infer_body_limit: usize,
     pub logs: LogSettings,
+    /// Test knob (hidden flag): deployments stay `Starting` at least this long.
+    pub test_deploy_delay_ms: u64,
+}
+
+/// Where model files are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactStoreSetting {
+    /// `<data_dir>/artifacts`.
+    Local,
+    /// An S3 bucket (or S3-compatible server at `endpoint`), cached in `<data_dir>/artifacts-cache`.
+    S3 { bucket: String, prefix: String, endpoint: Option<String>, region: String },
 }
 
 /// Inference log store settings.
@@ -75,7 +87,11 @@ fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
         default_arch: a.default_arch.or(f.default_arch),
         log_format: a.log_format.or(f.log_format),
         upload_limit_bytes: a.upload_limit_bytes.or(f.upload_limit_bytes),
+        artifact_store: a.artifact_store.or(f.artifact_store),
+        s3_endpoint: a.s3_endpoint.or(f.s3_endpoint),
+        s3_region: a.s3_region.or(f.s3_region),
         ort_library: a.ort_library.or(f.ort_library),
+        test_deploy_delay_ms: a.test_deploy_delay_ms.or(f.test_deploy_delay_ms),
         infer_body_limit: a.infer_body_limit.or(f.infer_body_limit),
         inference_logging: a.inference_logging.or(f.inference_logging),
         log_flush_interval_ms: a.log_flush_interval_ms.or(f.log_flush_interval_ms),
@@ -102,6 +118,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
         (None, None) => None,
         _ => bail!("--external-issuer and --external-jwks-url must be given together"),
     };
+    let artifact_store = artifact_store(a.artifact_store.as_deref(), a.s3_endpoint, a.s3_region)?;
     let s = Settings {
         listen,
         data_dir,
@@ -118,6 +135,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
         default_arch: a.default_arch.unwrap_or_else(|| "x86".into()),
         log_format: a.log_format.unwrap_or_else(|| "text".into()),
         upload_limit_bytes: a.upload_limit_bytes.unwrap_or(10 * 1024 * 1024 * 1024),
+        artifact_store,
         ort_library: a.ort_library,
         infer_body_limit: a.infer_body_limit.unwrap_or(256 * 1024 * 1024),
         logs: LogSettings {
@@ -135,9 +153,46 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
             retention_hours: a.log_retention_hours,
             retention_bytes_per_topic: a.log_retention_bytes_per_topic,
         },
+        test_deploy_delay_ms: a.test_deploy_delay_ms.unwrap_or(0),
     };
     validate(&s)?;
     Ok(s)
+}
+
+/// `local` or `s3://bucket[/prefix]`, with the S3 endpoint and region.
+fn artifact_store(value: Option<&str>, endpoint: Option<String>, region: Option<String>) -> anyhow::Result<ArtifactStoreSetting> {
+    let value = value.unwrap_or("local");
+    if value == "local" {
+        if endpoint.is_some() || region.is_some() {
+            bail!("--s3-endpoint and --s3-region only apply with --artifact-store s3://bucket[/prefix]");
+        }
+        return Ok(ArtifactStoreSetting::Local);
+    }
+    let Some(rest) = value.strip_prefix("s3://") else {
+        bail!("artifact_store must be 'local' or 's3://bucket[/prefix]', not '{value}'");
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !bucket_ok {
+        bail!("artifact_store '{value}': '{bucket}' is not a valid S3 bucket name (3-63 of a-z, 0-9, '.', '-')");
+    }
+    let prefix = prefix.trim_end_matches('/');
+    if !prefix.is_empty() && prefix.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        bail!("artifact_store '{value}': the key prefix '{prefix}' has an empty, '.' or '..' segment");
+    }
+    if let Some(ep) = &endpoint {
+        if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+            bail!("s3_endpoint must start with http:// or https://, not '{ep}'");
+        }
+    }
+    let region = region.unwrap_or_else(|| "us-east-1".into());
+    if region.is_empty() {
+        bail!("s3_region must not be empty");
+    }
+    Ok(ArtifactStoreSetting::S3 { bucket: bucket.into(), prefix: prefix.into(), endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()), region })
 }
 
 fn validate(s: &Settings) -> anyhow::Result<()> {
@@ -182,5 +237,26 @@ mod tests {
         assert!(resolve(half).is_err());
         let file: Result<ServeArgs, _> = toml::from_str("no_such_key = 1");
         assert!(file.is_err(), "unknown keys in the file are rejected");
+    }
+
+    #[test]
+    fn the_artifact_store_is_local_or_an_s3_url() {
+        assert_eq!(resolve(ServeArgs::default()).unwrap().artifact_store, ArtifactStoreSetting::Local);
+        let s3 = |v: &str| ServeArgs { artifact_store: Some(v.into()), ..Default::default() };
+        let with_ep = ServeArgs { s3_endpoint: Some("http://127.0.0.1:9000/".into()), ..s3("s3://my-bucket/models/v1/") };
+        assert_eq!(
+            resolve(with_ep).unwrap().artifact_store,
+            ArtifactStoreSetting::S3 { bucket: "my-bucket".into(), prefix: "models/v1".into(), endpoint: Some("http://127.0.0.1:9000".into()), region: "us-east-1".into() }
+        );
+        let file: ServeArgs = toml::from_str("artifact_store = \"s3://b-1\"\ns3_region = \"eu-west-1\"").unwrap();
+        assert_eq!(resolve(file).unwrap().artifact_store, ArtifactStoreSetting::S3 { bucket: "b-1".into(), prefix: "".into(), endpoint: None, region: "eu-west-1".into() });
+        for bad in ["s3", "file:///tmp", "s3://", "s3://Upper", "s3://ab", "s3://b-1//x", "s3://b-1/../x", "s3://-b1"] {
+            let err = resolve(s3(bad)).unwrap_err().to_string();
+            assert!(err.contains("artifact_store"), "{bad}: {err}");
+        }
+        let stray = ServeArgs { s3_endpoint: Some("http://x".into()), ..Default::default() };
+        assert!(resolve(stray).unwrap_err().to_string().contains("--s3-endpoint"));
+        let bad_ep = ServeArgs { s3_endpoint: Some("127.0.0.1:9000".into()), ..s3("s3://bucket") };
+        assert!(resolve(bad_ep).unwrap_err().to_string().contains("s3_endpoint"));
     }
 }

@@ -12,7 +12,7 @@ use joey_core::Platform;
 use joey_store::SqlStore;
 use tokio::net::TcpListener;
 
-use crate::settings::Settings;
+use crate::settings::{ArtifactStoreSetting, Settings};
 
 /// A built, bound, not yet serving application.
 pub struct Application {
@@ -30,13 +30,13 @@ impl Application {
         let engine = joey_engine::Engine::new(joey_engine::EngineConfig { library: settings.ort_library.clone(), ..Default::default() })
             .context("ONNX Runtime is not available (run scripts/install-ort.sh, or pass --ort-library)")?;
         tracing::info!(library = %engine.library_path().display(), "ONNX Runtime loaded");
-        let artifacts = joey_artifacts::LocalArtifacts::open(settings.data_dir.join("artifacts"))?;
+        let artifacts = open_artifacts(&settings).await?;
         let platform = Platform::new(Ports {
             store: Arc::new(store),
             clock: Arc::new(SystemClock),
             hasher: Arc::new(Argon2Hasher),
             secrets: Arc::new(RandomSecrets),
-            artifacts: Arc::new(artifacts),
+            artifacts,
             inspector: Arc::new(crate::inspector::OrtInspector(engine.clone())),
         });
         bootstrap_identity(&platform, &settings).await?;
@@ -64,7 +64,7 @@ impl Application {
         };
         resume_loads(&platform).await?;
         let logs = open_logs(&settings)?;
-        let deployments = joey_runtime::Deployments::new(engine.clone());
+        let deployments = joey_runtime::Deployments::new(engine.clone()).with_start_delay(std::time::Duration::from_millis(settings.test_deploy_delay_ms));
         restore_deployments(&platform, &deployments).await?;
         let state = AppState { platform, tokens, config: Arc::new(config), deployments, logs };
         let router = joey_api::router(state.clone());
@@ -102,6 +102,21 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// The local directory, or the S3 bucket (checked to answer now, not at the first upload).
+async fn open_artifacts(settings: &Settings) -> anyhow::Result<Arc<dyn joey_core::ports::ArtifactStore>> {
+    Ok(match &settings.artifact_store {
+        ArtifactStoreSetting::Local => Arc::new(joey_artifacts::LocalArtifacts::open(settings.data_dir.join("artifacts"))?),
+        ArtifactStoreSetting::S3 { bucket, prefix, endpoint, region } => {
+            let mut cfg = joey_artifacts::S3Config::new(bucket, prefix, settings.data_dir.join("artifacts-cache"));
+            cfg.endpoint = endpoint.clone();
+            cfg.region = region.clone();
+            let store = joey_artifacts::S3Artifacts::open(cfg).await.with_context(|| format!("opening the S3 artifact store s3://{bucket}/{prefix}"))?;
+            tracing::info!(bucket = %bucket, prefix = %prefix, endpoint = endpoint.as_deref().unwrap_or("AWS"), "artifacts in S3");
+            Arc::new(store)
+        }
+    })
 }
 
 fn open_logs(settings: &Settings) -> anyhow::Result<joey_logstore::LogStore> {

@@ -177,6 +177,23 @@ impl Platform {
         Ok(DeploymentPlan { deployment, pipeline, version, steps, models })
     }
 
+    /// Deploys an undeployed deployment again with the pipeline version and engine config it
+    /// last had (GraphQL `update_deployment_by_pk(_set: {deployed: true})`). `None` when it is
+    /// already deployed (nothing to do).
+    pub async fn redeploy(&self, caller: &Caller, deployment_id: i64) -> Result<Option<DeploymentPlan>> {
+        let missing = || Error::not_found("deployment not found");
+        let dep = self.store.get_deployment(deployment_id).await?.ok_or_else(missing)?;
+        let pipeline = self.store.get_pipeline(dep.pipeline_id).await?.ok_or_else(missing)?;
+        self.workspace_for(caller, pipeline.workspace_id).await.map_err(|_| missing())?;
+        if dep.active {
+            return Ok(None);
+        }
+        let version = self.store.get_pipeline_version(dep.pipeline_version_id).await?.ok_or_else(|| Error::not_found("the deployment's pipeline version no longer exists"))?;
+        let (steps, models) = self.resolve_plan(&pipeline, &version).await?;
+        let deployment = self.store.activate_deployment(pipeline.id, &dep.deploy_id, version.id, &dep.engine_config, self.clock.now_ms()).await?;
+        Ok(Some(DeploymentPlan { deployment, pipeline, version, steps, models }))
+    }
+
     /// Marks the deployment undeployed (by deployment id, else by pipeline id).
     pub async fn undeploy(&self, caller: &Caller, deployment_id: Option<i64>, pipeline_id: Option<i64>) -> Result<Deployment> {
         let dep = match (deployment_id, pipeline_id) {

@@ -60,7 +60,25 @@ pub struct World {
     pub pipeline: Pipeline,
     pub pipeline_version: PipelineVersion,
     pub deployment: Deployment,
+    /// What the `Deploy` mutation asked the runtime to do, in order.
+    pub runtime: Arc<RecordingDeployer>,
     _dir: tempfile::TempDir,
+}
+
+/// Records the runtime calls the GraphQL layer makes (the serving runtime itself is exercised by
+/// the API tests).
+#[derive(Default)]
+pub struct RecordingDeployer {
+    pub calls: std::sync::Mutex<Vec<String>>,
+}
+
+impl joey_graphql::Deployer for RecordingDeployer {
+    fn start(&self, plan: joey_core::platform::DeploymentPlan) {
+        self.calls.lock().unwrap().push(format!("start {} v{}", plan.deployment.id, plan.version.id));
+    }
+    fn stop(&self, deployment_id: i64) {
+        self.calls.lock().unwrap().push(format!("stop {deployment_id}"));
+    }
 }
 
 impl World {
@@ -138,6 +156,7 @@ pub async fn world() -> World {
         ..Default::default()
     };
     let deployment = platform.deploy(&alice, req).await.expect("deploy").deployment;
-    let schema = joey_graphql::schema(platform.clone());
-    World { platform, schema, alice, bob, admin, ws, version, config_id: config.id, pipeline, pipeline_version, deployment, _dir: dir }
+    let runtime = Arc::new(RecordingDeployer::default());
+    let schema = joey_graphql::schema(platform.clone(), runtime.clone());
+    World { platform, schema, alice, bob, admin, ws, version, config_id: config.id, pipeline, pipeline_version, deployment, runtime, _dir: dir }
 }

@@ -136,6 +136,21 @@ async fn two_replicas_are_listed_and_take_requests_in_turn() {
 }
 
 #[tokio::test]
+async fn per_model_cpus_in_engine_aux_deploy_and_serve() {
+    // `sidekick_cpus` sizes a model's intra-op threads; the result must not change.
+    let app = spawn_app().await;
+    let t = app.tenant("alice@example.com").await;
+    let (id, m) = app.ready_model(&t, "ccfraud", "tiny_ccfraud.onnx").await;
+    let aux = json!({"engine": {"cpu": 1}, "engineAux": {"images": {format!("ccfraud-{id}"): {"resources": {"limits": {"cpu": 2}, "requests": {"cpu": 2}}}}}});
+    let dep = app.deploy_pipeline(&t, "threads", json!([model_step(&[&m])]), aux).await;
+    let (code, out) = app.infer_json(&dep.url, &t.token, &one_row(), "").await;
+    assert_eq!(code, StatusCode::OK, "{out}");
+    let plain = app.deploy_pipeline(&t, "plain", json!([model_step(&[&m])]), json!({"engine": {"cpu": 1}})).await;
+    let (_, same) = app.infer_json(&plain.url, &t.token, &one_row(), "").await;
+    assert_eq!(out[0]["out"], same[0]["out"]);
+}
+
+#[tokio::test]
 async fn a_deployed_pipeline_and_its_deployed_version_cannot_be_deleted() {
     let app = spawn_app().await;
     let t = app.tenant("alice@example.com").await;

@@ -58,7 +58,7 @@ async fn a_two_to_one_random_split_serves_about_two_thirds_from_the_first_model(
     let (app, t, dep, body) = (&app, &t, &dep, &body);
     let served: Vec<String> = futures::stream::iter(0..1000)
         .map(|_| async move {
-            let (status, out) = app.infer_json(&dep.url, &t.token, &body, "").await;
+            let (status, out) = app.infer_json(&dep.url, &t.token, body, "").await;
             assert_eq!(status, StatusCode::OK, "{out}");
             assert_close(&out[0]["out"]["dense_1"], &[ccfraud_expected(&ccfraud_row(0.0))], 1e-5);
             let name = split_model(&out[0]);

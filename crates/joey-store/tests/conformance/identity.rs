@@ -27,7 +27,7 @@ pub async fn users_round_trip_and_duplicates_conflict(s: &SqlStore) {
     assert!(matches!(dup, Error::Conflict(_)), "{dup:?}");
     let v = s.create_user(new_user("b@x.io"), 1002).await.unwrap();
     assert_eq!(s.count_users().await.unwrap(), 2);
-    let some = s.list_users(Some(&[v.id.clone()])).await.unwrap();
+    let some = s.list_users(Some(std::slice::from_ref(&v.id))).await.unwrap();
     assert_eq!(some.len(), 1);
     assert_eq!(some[0].email, "b@x.io");
     s.record_login(&u.id, 5000).await.unwrap();

@@ -2,7 +2,6 @@ use joey_store::SqlStore;
 
 pub struct TestStore {
     pub store: SqlStore,
-    pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -10,7 +9,7 @@ pub async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
     let store = SqlStore::connect(&url).await.expect("open sqlite");
-    TestStore { store, url, _dir: Some(dir) }
+    TestStore { store, _dir: Some(dir) }
 }
 
 pub async fn postgres() -> TestStore {
@@ -23,7 +22,7 @@ pub async fn postgres() -> TestStore {
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
     let url = format!("{base}/{name}");
     let store = SqlStore::connect(&url).await.expect("open postgres");
-    TestStore { store, url, _dir: None }
+    TestStore { store, _dir: None }
 }
 
 /// A fresh user and a workspace they own; returns (user id, workspace id).
