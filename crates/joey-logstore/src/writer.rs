@@ -103,10 +103,38 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Msg>, actives: HashMap<Strin
 const TICK: Duration = Duration::from_millis(20);
 
 impl Writer {
+    /// Takes what was appended since the last drain and concatenates each topic's consecutive
+    /// same-schema batches at once: the many small per-request batches are freed within a TICK
+    /// instead of living until the flush (which kept hundreds of thousands of small allocations
+    /// alive under load and made the request threads' allocator work much harder).
     fn drain_inbox(&mut self) {
         let batches = std::mem::take(&mut *self.shared.inbox.lock().expect("inbox lock"));
+        let mut runs: Vec<(String, Vec<(RecordBatch, u64)>)> = Vec::new();
+        let mut last_run: HashMap<String, usize> = HashMap::new();
         for (topic, batch, bytes) in batches {
-            self.add(topic, batch, bytes);
+            match last_run.get(&topic).map(|&i| &mut runs[i].1) {
+                Some(run) if same_schema(&run[0].0, &batch) => run.push((batch, bytes)),
+                _ => {
+                    last_run.insert(topic.clone(), runs.len());
+                    runs.push((topic, vec![(batch, bytes)]));
+                }
+            }
+        }
+        for (topic, run) in runs {
+            if run.len() > 1 {
+                let batches: Vec<RecordBatch> = run.iter().map(|(b, _)| b.clone()).collect();
+                // Cannot fail for equal schemas; if it did, the batches go on as they came.
+                if let Ok(joined) = concat_batches(&batches[0].schema(), &batches) {
+                    let bytes = run.iter().map(|(_, n)| n).sum();
+                    drop(batches);
+                    drop(run);
+                    self.add(topic, joined, bytes);
+                    continue;
+                }
+            }
+            for (batch, bytes) in run {
+                self.add(topic.clone(), batch, bytes);
+            }
         }
     }
 

@@ -169,7 +169,7 @@ impl Deployments {
         .await
         .map_err(|e| e.to_string())??;
         let steps = compile(plan, &slots)?;
-        let compiled = Arc::new(CompiledPipeline { engine: self.engine.clone(), slots, steps, pipeline_version: plan.version.version.clone() });
+        let compiled = Arc::new(CompiledPipeline { engine: self.engine.clone(), slots, steps, pipeline_version: plan.version.version.clone(), schemas: Default::default() });
         let live = self.get(plan.deployment.id).ok_or("deployment was undeployed while starting")?;
         *live.pipeline.write().expect("lock") = Some(compiled);
         *live.health.write().expect("lock") = Health::Running;

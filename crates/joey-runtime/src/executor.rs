@@ -13,6 +13,7 @@ use joey_core::check::Validation;
 use joey_engine::{Engine, LoadedModel};
 
 pub use mapping::map_inputs;
+pub use assemble::SchemaCache;
 
 /// Why an inference failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,8 @@ pub struct CompiledPipeline {
     pub slots: Vec<ModelSlot>,
     pub steps: Vec<CompiledStep>,
     pub pipeline_version: String,
+    /// Shared by consecutive results with the same columns.
+    pub schemas: assemble::SchemaCache,
 }
 
 /// State carried between steps.
@@ -84,6 +87,7 @@ impl CompiledPipeline {
             pipeline_version: &self.pipeline_version,
             elapsed: [decode_ns, run_ns],
             partition,
+            schemas: &self.schemas,
         };
         assemble::assemble(parts).map_err(|e| ExecError::Internal(e.to_string()))
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::*;
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use joey_core::check::{Validation, Value};
@@ -21,6 +21,28 @@ pub(super) struct Parts<'a> {
     pub pipeline_version: &'a str,
     pub elapsed: [u64; 2],
     pub partition: &'a str,
+    pub schemas: &'a SchemaCache,
+}
+
+/// The last result schema of a pipeline. Consecutive results with equal fields share it, so a
+/// result (and the log record that keeps it until the writer flushes) holds one `Arc` instead of
+/// its own copy of every field name and metadata map, and the log writer's schema comparison
+/// is a pointer comparison.
+#[derive(Default)]
+pub struct SchemaCache(std::sync::Mutex<Option<SchemaRef>>);
+
+impl SchemaCache {
+    fn schema_for(&self, fields: Vec<Field>) -> SchemaRef {
+        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = last.as_ref() {
+            if s.fields().len() == fields.len() && s.fields().iter().zip(&fields).all(|(a, b)| a.as_ref() == b) {
+                return s.clone();
+            }
+        }
+        let s = Arc::new(Schema::new(fields));
+        *last = Some(s.clone());
+        s
+    }
 }
 
 fn push(fields: &mut Vec<Field>, cols: &mut Vec<ArrayRef>, prefix: &str, batch: &RecordBatch) {
@@ -107,7 +129,7 @@ pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     cols.push(list_of_strings(n, &[]));
     fields.push(Field::new("metadata.partition", DataType::Utf8, false));
     cols.push(repeated_str(n, p.partition));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+    RecordBatch::try_new(p.schemas.schema_for(fields), cols)
 }
 
 /// Per validation, whether it fired on each row.
@@ -161,4 +183,24 @@ pub(crate) fn cell(a: &dyn Array, row: usize) -> Value {
 
 fn list(values: ArrayRef) -> Value {
     Value::List((0..values.len()).map(|i| cell(values.as_ref(), i)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_fields_share_one_schema_and_other_fields_replace_it() {
+        let cache = SchemaCache::default();
+        let fields = || vec![Field::new("time", DataType::Int64, false), Field::new("out.y", DataType::Float32, false)];
+        let a = cache.schema_for(fields());
+        let b = cache.schema_for(fields());
+        assert!(Arc::ptr_eq(&a, &b));
+        let mut other = fields();
+        other[1] = Field::new("out.y", DataType::Float32, true);
+        let c = cache.schema_for(other);
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert!(c.field(1).is_nullable());
+        assert!(Arc::ptr_eq(&c, &cache.schema_for(vec![Field::new("time", DataType::Int64, false), Field::new("out.y", DataType::Float32, true)])));
+    }
 }
