@@ -156,6 +156,41 @@ pub struct ModelConfig {
     pub openai: Option<serde_json::Value>,
 }
 
+/// A model config's `dynamic_batching_config`: concurrent requests wait up to `max_delay_ms` to be
+/// run together, up to `target_rows` rows, never more than `limit_rows`. Sizes count rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynamicBatching {
+    pub max_delay_ms: u64,
+    pub target_rows: usize,
+    pub limit_rows: usize,
+}
+
+impl DynamicBatching {
+    /// Wallaroo's defaults apply to missing keys (10 ms, a target of 4, no limit). `None` when
+    /// batching is off: no config, `null`, a target of 1 or less, or no delay.
+    pub fn parse(v: Option<&serde_json::Value>) -> crate::Result<Option<Self>> {
+        use serde_json::Value;
+        let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(None) };
+        let obj = v.as_object().ok_or_else(|| crate::Error::invalid("dynamic_batching_config must be an object"))?;
+        let int = |k: &str| -> crate::Result<Option<u64>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(x) => x.as_u64().map(Some).ok_or_else(|| crate::Error::invalid(format!("dynamic_batching_config.{k} must be a non-negative integer, not {x}"))),
+            }
+        };
+        let delay = int("max_batch_delay_ms")?.unwrap_or(10);
+        let target = int("batch_size_target")?.unwrap_or(4) as usize;
+        let limit = int("batch_size_limit")?.map_or(usize::MAX, |l| l as usize);
+        if delay > 10_000 {
+            return Err(crate::Error::invalid("dynamic_batching_config.max_batch_delay_ms must be at most 10000"));
+        }
+        if limit < target {
+            return Err(crate::Error::invalid(format!("dynamic_batching_config.batch_size_limit ({limit}) is below batch_size_target ({target})")));
+        }
+        Ok((target > 1 && delay > 0).then_some(Self { max_delay_ms: delay, target_rows: target, limit_rows: limit }))
+    }
+}
+
 /// What it takes to register an uploaded file.
 #[derive(Debug, Clone)]
 pub struct NewModelVersion {
@@ -187,4 +222,25 @@ pub struct ModelWithVersions {
 pub struct Freed {
     /// Content hashes no version references any more, with their sizes.
     pub orphaned: Vec<(String, i64)>,
+}
+
+#[cfg(test)]
+mod batching_tests {
+    use super::DynamicBatching;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn dynamic_batching_parses_with_wallaroo_defaults_and_rejects_nonsense() {
+        assert_eq!(DynamicBatching::parse(None).unwrap(), None);
+        assert_eq!(DynamicBatching::parse(Some(&Value::Null)).unwrap(), None);
+        let d = DynamicBatching::parse(Some(&json!({}))).unwrap().unwrap();
+        assert_eq!((d.max_delay_ms, d.target_rows, d.limit_rows), (10, 4, usize::MAX));
+        let d = DynamicBatching::parse(Some(&json!({"max_batch_delay_ms": 5, "batch_size_target": 8, "batch_size_limit": 16}))).unwrap().unwrap();
+        assert_eq!((d.max_delay_ms, d.target_rows, d.limit_rows), (5, 8, 16));
+        assert_eq!(DynamicBatching::parse(Some(&json!({"batch_size_target": 1}))).unwrap(), None);
+        assert_eq!(DynamicBatching::parse(Some(&json!({"max_batch_delay_ms": 0}))).unwrap(), None);
+        for bad in [json!(3), json!({"batch_size_target": -1}), json!({"max_batch_delay_ms": "5"}), json!({"batch_size_target": 8, "batch_size_limit": 4}), json!({"max_batch_delay_ms": 60000})] {
+            assert!(DynamicBatching::parse(Some(&bad)).is_err(), "{bad}");
+        }
+    }
 }

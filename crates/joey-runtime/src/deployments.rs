@@ -11,6 +11,8 @@ use joey_core::pipeline::Step;
 use joey_core::platform::DeploymentPlan;
 use joey_engine::{Engine, LoadOptions};
 
+use crate::executor::batching::{Batcher, BatchingConfig};
+
 use crate::executor::{CompiledPipeline, CompiledStep, ExecError, ModelSlot};
 
 /// A deployment's health as `status/get_deployment` reports it.
@@ -162,12 +164,20 @@ impl Deployments {
                         sha: m.reference.sha.clone(),
                         tensor_fields: m.config.tensor_fields.clone(),
                         replicas: loaded,
+                        batchers: Vec::new(),
                     })
                 })
                 .collect()
         })
         .await
         .map_err(|e| e.to_string())??;
+        let mut slots = slots;
+        for (slot, m) in slots.iter_mut().zip(&plan.models) {
+            let batching = joey_core::model::DynamicBatching::parse(m.config.dynamic_batching.as_ref()).map_err(|e| format!("model '{}': {e}", m.reference.name))?;
+            if let Some(cfg) = batching.map(BatchingConfig::from) {
+                slot.batchers = slot.replicas.iter().map(|r| Batcher::spawn(self.engine.clone(), r.clone(), cfg)).collect();
+            }
+        }
         let steps = compile(plan, &slots)?;
         let compiled = Arc::new(CompiledPipeline { engine: self.engine.clone(), slots, steps, pipeline_version: plan.version.version.clone(), schemas: Default::default() });
         let live = self.get(plan.deployment.id).ok_or("deployment was undeployed while starting")?;

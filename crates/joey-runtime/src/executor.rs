@@ -2,6 +2,7 @@
 //! (`time`, `in.*`, `out.*`, `out_<model>.*`, `anomaly.*`, `metadata.*`).
 
 mod assemble;
+pub mod batching;
 mod mapping;
 
 use std::collections::HashMap;
@@ -33,6 +34,8 @@ pub struct ModelSlot {
     pub sha: String,
     pub tensor_fields: Option<Vec<String>>,
     pub replicas: Vec<Arc<LoadedModel>>,
+    /// One per replica when the model config asks for dynamic batching; empty otherwise.
+    pub batchers: Vec<batching::Batcher>,
 }
 
 /// A step with models resolved to slot indexes.
@@ -141,13 +144,17 @@ impl CompiledPipeline {
 
     async fn run_slot(&self, slot: usize, batch: &RecordBatch, replica: usize) -> Result<RecordBatch, ExecError> {
         let s = &self.slots[slot];
-        let model = s.replicas[replica % s.replicas.len()].clone();
+        let r = replica % s.replicas.len();
+        let model = s.replicas[r].clone();
         let (mapped, renames) = map_inputs(&s.name, model.signature(), s.tensor_fields.as_deref(), batch)?;
-        let out = self.engine.run(model, mapped).await.map_err(|e| match e {
+        let out = match s.batchers.get(r) {
+            Some(batcher) => batcher.run(&self.engine, &model, mapped).await,
+            None => self.engine.run(model, mapped).await.map(|o| o.batch),
+        };
+        out.map_err(|e| match e {
             joey_engine::EngineError::BadInput(m) => ExecError::BadInput(format!("model '{}': {}", s.name, name_sources(m, &renames))),
             other => ExecError::Internal(format!("model '{}': {other}", s.name)),
-        })?;
-        Ok(out.batch)
+        })
     }
 }
 

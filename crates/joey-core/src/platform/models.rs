@@ -188,6 +188,7 @@ impl Platform {
                 return Err(Error::invalid("filter_threshold must be a finite number"));
             }
         }
+        crate::model::DynamicBatching::parse(config.dynamic_batching.as_ref())?;
         config.runtime = Framework::parse(v.framework())?.runtime().to_string();
         self.store.insert_config(&config, self.clock.now_ms()).await
     }

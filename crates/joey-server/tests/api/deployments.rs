@@ -151,6 +151,34 @@ async fn per_model_cpus_in_engine_aux_deploy_and_serve() {
 }
 
 #[tokio::test]
+async fn dynamic_batching_gives_concurrent_callers_their_own_rows() {
+    let app = spawn_app().await;
+    let t = app.tenant("alice@example.com").await;
+    let (id, m) = app.ready_model(&t, "ccfraud", "tiny_ccfraud.onnx").await;
+    let bad = json!({"model_version_id": id, "dynamic_batching_config": {"max_batch_delay_ms": "soon"}});
+    let (status, body) = app.post_json("/v1/api/models/insert_model_config", &t.token, bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("max_batch_delay_ms"), "{body}");
+    let good = json!({"model_version_id": id, "dynamic_batching_config": {"max_batch_delay_ms": 20, "batch_size_target": 8}});
+    let (status, body) = app.post_json("/v1/api/models/insert_model_config", &t.token, good).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["model_config"]["dynamic_batching_config"]["batch_size_target"], 8, "{body}");
+
+    let dep = app.deploy_pipeline(&t, "batched", json!([model_step(&[&m])]), json!({})).await;
+    let rows: Vec<Vec<f64>> = (0..24).map(|i| ccfraud_row(i as f64 / 7.0)).collect();
+    let bodies: Vec<Value> = rows.iter().enumerate().map(|(i, r)| if i % 3 == 0 { json!([{"tensor": r}, {"tensor": r}]) } else { json!([{"tensor": r}]) }).collect();
+    let answers = futures::future::join_all(bodies.iter().map(|b| app.infer_json(&dep.url, &t.token, b, ""))).await;
+    for (i, ((code, out), row)) in answers.iter().zip(&rows).enumerate() {
+        assert_eq!(*code, StatusCode::OK, "{out}");
+        let n = if i % 3 == 0 { 2 } else { 1 };
+        assert_eq!(out.as_array().map(Vec::len), Some(n), "caller {i} gets its own {n} rows: {out}");
+        for r in out.as_array().unwrap() {
+            assert_close(&r["out"]["dense_1"], &[ccfraud_expected(row)], 1e-5);
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_deployed_pipeline_and_its_deployed_version_cannot_be_deleted() {
     let app = spawn_app().await;
     let t = app.tenant("alice@example.com").await;

@@ -1,0 +1,120 @@
+//! Dynamic batching, as a model config's `dynamic_batching_config` asks for: requests to one model
+//! replica that arrive within `max_batch_delay_ms` of the first are run as one batch of up to
+//! `batch_size_target` rows (never more than `batch_size_limit`). Each caller gets back exactly its
+//! own rows, in its own order; rows of different callers are never interleaved. A batch that fails
+//! is re-run request by request, so one bad request fails only itself.
+//!
+//! Sizes count rows (a single-row request is one row). Requests as large as the target, or whose
+//! columns differ from the batch being gathered, run in a batch of their own.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::compute::concat_batches;
+use arrow::record_batch::RecordBatch;
+use joey_engine::{Engine, EngineError, LoadedModel};
+use tokio::sync::{mpsc, oneshot};
+
+/// How a [`Batcher`] gathers (see `joey_core::model::DynamicBatching`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchingConfig {
+    pub max_delay: Duration,
+    pub target_rows: usize,
+    pub limit_rows: usize,
+}
+
+impl From<joey_core::model::DynamicBatching> for BatchingConfig {
+    fn from(d: joey_core::model::DynamicBatching) -> Self {
+        Self { max_delay: Duration::from_millis(d.max_delay_ms), target_rows: d.target_rows, limit_rows: d.limit_rows }
+    }
+}
+
+struct Job {
+    batch: RecordBatch,
+    reply: oneshot::Sender<Result<RecordBatch, EngineError>>,
+}
+
+/// Gathers requests for one model replica and runs them together.
+pub struct Batcher {
+    tx: mpsc::Sender<Job>,
+    target_rows: usize,
+    /// Model runs made (a batch of several requests counts once).
+    pub runs: Arc<AtomicU64>,
+}
+
+impl Batcher {
+    /// Starts the gathering task (it ends when the batcher is dropped). Needs a Tokio runtime.
+    pub fn spawn(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig) -> Self {
+        let (tx, rx) = mpsc::channel(4096);
+        let runs = Arc::new(AtomicU64::new(0));
+        tokio::spawn(gather(engine, model, cfg, rx, runs.clone()));
+        Self { tx, target_rows: cfg.target_rows, runs }
+    }
+
+    /// Runs `batch` (already mapped to the model's inputs), batched with other callers' requests.
+    pub async fn run(&self, engine: &Engine, model: &Arc<LoadedModel>, batch: RecordBatch) -> Result<RecordBatch, EngineError> {
+        if batch.num_rows() >= self.target_rows {
+            self.runs.fetch_add(1, Ordering::Relaxed);
+            return engine.run(model.clone(), batch).await.map(|o| o.batch);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Job { batch, reply }).await.map_err(|_| EngineError::Runtime("the model's batcher has stopped".into()))?;
+        answer.await.map_err(|_| EngineError::Runtime("the model's batcher dropped the request".into()))?
+    }
+}
+
+async fn gather(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mut rx: mpsc::Receiver<Job>, runs: Arc<AtomicU64>) {
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match rx.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let deadline = tokio::time::Instant::now() + cfg.max_delay;
+        let mut rows = first.batch.num_rows();
+        let mut jobs = vec![first];
+        while rows < cfg.target_rows {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(job)) => {
+                    if job.batch.schema() != jobs[0].batch.schema() || rows + job.batch.num_rows() > cfg.limit_rows {
+                        carried = Some(job);
+                        break;
+                    }
+                    rows += job.batch.num_rows();
+                    jobs.push(job);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        // Run while the next batch gathers; the engine's session pool bounds what runs at once.
+        tokio::spawn(run_jobs(engine.clone(), model.clone(), jobs, runs.clone()));
+    }
+}
+
+async fn run_jobs(engine: Engine, model: Arc<LoadedModel>, jobs: Vec<Job>, runs: Arc<AtomicU64>) {
+    if jobs.len() > 1 {
+        let batches: Vec<RecordBatch> = jobs.iter().map(|j| j.batch.clone()).collect();
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if let Ok(joined) = concat_batches(&batches[0].schema(), &batches) {
+            runs.fetch_add(1, Ordering::Relaxed);
+            // A model whose output is not one row per input row cannot be split back: run alone.
+            if let Ok(out) = engine.run(model.clone(), joined).await.map(|o| o.batch).map_err(drop).and_then(|b| if b.num_rows() == rows { Ok(b) } else { Err(()) }) {
+                let mut offset = 0;
+                for job in jobs {
+                    let n = job.batch.num_rows();
+                    let _ = job.reply.send(Ok(out.slice(offset, n)));
+                    offset += n;
+                }
+                return;
+            }
+        }
+    }
+    for job in jobs {
+        runs.fetch_add(1, Ordering::Relaxed);
+        let _ = job.reply.send(engine.run(model.clone(), job.batch).await.map(|o| o.batch));
+    }
+}
