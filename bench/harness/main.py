@@ -151,8 +151,14 @@ def fit_sklearn(models):
                  f"{info['rows']} rows) because only the ONNX export exists: same kind of work, not the same model")
 
 
+# joey-batch: Joey (logging on) with this dynamic_batching_config on its models (a lone caller
+# never waits; under load requests wait up to 1 ms to be batched).
+JOEY_BATCHING = {"max_batch_delay_ms": 1, "batch_size_target": 8}
+
+
 def make_server(name, sk_path):
     return {"joey": lambda: S.Joey(name, True), "joey-nolog": lambda: S.Joey(name, False),
+            "joey-batch": lambda: S.Joey(name, True, JOEY_BATCHING),
             "fastapi-1w": lambda: S.FastAPI(name, 1), "fastapi-2w": lambda: S.FastAPI(name, 2),
             "mlserver": lambda: S.MLServer(name), "mlserver-sklearn": lambda: S.MLServer(name, sk_path),
             "floor-http": lambda: S.FloorHTTP(name)}[name]()

@@ -88,9 +88,10 @@ class Joey(Server):
     kind = "joey"
     EMAIL, PASSWORD, SECRET = "bench@joey.local", "bench-Passw0rd!", "bench-client-secret"
 
-    def __init__(self, name, logging_on):
+    def __init__(self, name, logging_on, batching=None):
         super().__init__(name)
         self.logging = "on" if logging_on else "off"
+        self.batching = batching  # a dynamic_batching_config set on every model before deploying
         self.deployments = {}
 
     def start(self):
@@ -142,6 +143,9 @@ class Joey(Server):
                 if st in ("error", "failed") or time.monotonic() - t0 > 120:
                     raise RuntimeError(f"{self.name}: model {key} version {vid} status {st}: {mv}")
                 time.sleep(0.05)
+            if self.batching:
+                http_json("POST", self.base + "/v1/api/models/insert_model_config",
+                          {"model_version_id": vid, "dynamic_batching_config": self.batching}, auth)
             fi = mv["model_version"]["model_version"]["file_info"]
             pipe = f"bench-{key}"
             p = http_json("POST", self.base + "/v1/api/pipelines/create", {

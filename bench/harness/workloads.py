@@ -14,8 +14,9 @@ from common import OUT, REPO, SHARED, log
 DATA = os.path.join(OUT, "data")
 TINY_CCFRAUD = os.path.join(REPO, "crates", "joey-engine", "tests", "fixtures", "tiny_ccfraud.onnx")
 
-# Servers in report order. joey-nolog is Joey started with JOEY_INFERENCE_LOGGING=off.
-SERVERS = ["joey", "joey-nolog", "fastapi-1w", "fastapi-2w", "mlserver", "mlserver-sklearn", "floor-http"]
+# Servers in report order. joey-nolog is Joey started with JOEY_INFERENCE_LOGGING=off; joey-batch
+# is Joey with dynamic batching on its models (main.JOEY_BATCHING).
+SERVERS = ["joey", "joey-nolog", "joey-batch", "fastapi-1w", "fastapi-2w", "mlserver", "mlserver-sklearn", "floor-http"]
 
 
 @dataclass
@@ -48,12 +49,12 @@ SINGLE, BATCH = [1, 32], [1, 4]
 
 
 def matrix():
-    """The default matrix: 41 server x workload x concurrency cells; single-row workloads first, so
+    """The default matrix: 43 server x workload x concurrency cells; single-row workloads first, so
     the first repeat measures them before the big batches have grown the servers' heaps."""
     return [
         Workload("ccfraud-1", "ccfraud", 1, "json", {
-            "joey": SINGLE, "joey-nolog": SINGLE, "fastapi-1w": SINGLE, "fastapi-2w": SINGLE,
-            "mlserver": SINGLE, "floor-http": SINGLE}),
+            "joey": SINGLE, "joey-nolog": SINGLE, "joey-batch": SINGLE, "fastapi-1w": SINGLE,
+            "fastapi-2w": SINGLE, "mlserver": SINGLE, "floor-http": SINGLE}),
         Workload("houseprice-1", "houseprice", 1, "json", {
             "joey": SINGLE, "fastapi-1w": SINGLE, "mlserver": SINGLE, "mlserver-sklearn": SINGLE}),
         Workload("cnn-1", "cnn", 1, "json", {"joey": SINGLE, "fastapi-1w": SINGLE, "mlserver": SINGLE}),

@@ -167,7 +167,8 @@ pub struct DynamicBatching {
 
 impl DynamicBatching {
     /// Wallaroo's defaults apply to missing keys (10 ms, a target of 4, no limit). `None` when
-    /// batching is off: no config, `null`, a target of 1 or less, or no delay.
+    /// batching is off: no config, `null`, or a target of 1 or less. A delay of 0 batches only
+    /// requests that are already waiting (no caller is ever held back).
     pub fn parse(v: Option<&serde_json::Value>) -> crate::Result<Option<Self>> {
         use serde_json::Value;
         let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(None) };
@@ -187,7 +188,7 @@ impl DynamicBatching {
         if limit < target {
             return Err(crate::Error::invalid(format!("dynamic_batching_config.batch_size_limit ({limit}) is below batch_size_target ({target})")));
         }
-        Ok((target > 1 && delay > 0).then_some(Self { max_delay_ms: delay, target_rows: target, limit_rows: limit }))
+        Ok((target > 1).then_some(Self { max_delay_ms: delay, target_rows: target, limit_rows: limit }))
     }
 }
 
@@ -238,7 +239,8 @@ mod batching_tests {
         let d = DynamicBatching::parse(Some(&json!({"max_batch_delay_ms": 5, "batch_size_target": 8, "batch_size_limit": 16}))).unwrap().unwrap();
         assert_eq!((d.max_delay_ms, d.target_rows, d.limit_rows), (5, 8, 16));
         assert_eq!(DynamicBatching::parse(Some(&json!({"batch_size_target": 1}))).unwrap(), None);
-        assert_eq!(DynamicBatching::parse(Some(&json!({"max_batch_delay_ms": 0}))).unwrap(), None);
+        let d = DynamicBatching::parse(Some(&json!({"max_batch_delay_ms": 0}))).unwrap().unwrap();
+        assert_eq!((d.max_delay_ms, d.target_rows), (0, 4));
         for bad in [json!(3), json!({"batch_size_target": -1}), json!({"max_batch_delay_ms": "5"}), json!({"batch_size_target": 8, "batch_size_limit": 4}), json!({"max_batch_delay_ms": 60000})] {
             assert!(DynamicBatching::parse(Some(&bad)).is_err(), "{bad}");
         }

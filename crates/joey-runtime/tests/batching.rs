@@ -58,6 +58,14 @@ async fn concurrent_callers_share_runs_and_get_their_own_rows() {
     for r in &requests {
         expected.push(dense_1(&engine.run(model.clone(), rows(r)).await.unwrap().batch));
     }
+    // Callers only batch when others are in flight (a caller alone runs at once): keep a large
+    // request (past the inline limit, so it runs on the engine's threads) in flight meanwhile.
+    let big = rows(&(0..200_000).map(|i| row(i % 50)).collect::<Vec<_>>());
+    let hold = {
+        let (b, e, m) = (batcher.clone(), engine.clone(), model.clone());
+        tokio::spawn(async move { b.run(&e, &m, big).await })
+    };
+    tokio::time::sleep(Duration::from_millis(1)).await;
     let tasks: Vec<_> = requests
         .iter()
         .map(|r| {
@@ -70,8 +78,9 @@ async fn concurrent_callers_share_runs_and_get_their_own_rows() {
         assert_close(&dense_1(&got), want);
     }
     let runs = batcher.runs.load(Ordering::Relaxed);
-    assert!(runs < 16, "16 concurrent callers took {runs} model runs: nothing was batched");
-    assert!(runs >= 4, "32 rows with a limit of 8 rows per run need at least 4 runs, saw {runs}");
+    assert_eq!(hold.await.unwrap().expect("the large request").num_rows(), 200_000);
+    assert!(runs < 17, "16 concurrent callers and one large request took {runs} model runs: nothing was batched");
+    assert!(runs >= 5, "the large request plus 32 rows with at most 8 rows per run need at least 5 runs, saw {runs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,6 +109,10 @@ async fn a_bad_request_fails_alone_and_large_requests_skip_the_wait() {
     let out = batcher.run(&engine, &model, big).await.unwrap();
     assert_eq!(out.num_rows(), 4);
     assert!(started.elapsed() < Duration::from_millis(150), "took {:?}", started.elapsed());
+    // So does a caller alone with the model: there is nobody to wait for.
+    let started = std::time::Instant::now();
+    assert_eq!(batcher.run(&engine, &model, rows(&[row(7)])).await.unwrap().num_rows(), 1);
+    assert!(started.elapsed() < Duration::from_millis(150), "a lone caller waited {:?}", started.elapsed());
 }
 
 /// Each caller's rows, in order (a batched GEMM may differ from a lone one in the last bits).

@@ -5,9 +5,11 @@
 //! is re-run request by request, so one bad request fails only itself.
 //!
 //! Sizes count rows (a single-row request is one row). Requests as large as the target, or whose
-//! columns differ from the batch being gathered, run in a batch of their own.
+//! columns differ from the batch being gathered, run in a batch of their own. A caller alone with
+//! the model runs at once (no wait, no queue); the delay only applies when others are in flight.
+//! With a delay of 0 nothing waits at all: requests already queued when a batch starts join it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,8 +41,19 @@ struct Job {
 pub struct Batcher {
     tx: mpsc::Sender<Job>,
     target_rows: usize,
+    /// Callers between entering `run` and getting their answer.
+    busy: AtomicUsize,
     /// Model runs made (a batch of several requests counts once).
     pub runs: Arc<AtomicU64>,
+}
+
+/// Counts a caller as busy until dropped (also when the caller's future is dropped mid-way).
+struct Busy<'a>(&'a AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Batcher {
@@ -49,12 +62,16 @@ impl Batcher {
         let (tx, rx) = mpsc::channel(4096);
         let runs = Arc::new(AtomicU64::new(0));
         tokio::spawn(gather(engine, model, cfg, rx, runs.clone()));
-        Self { tx, target_rows: cfg.target_rows, runs }
+        Self { tx, target_rows: cfg.target_rows, busy: AtomicUsize::new(0), runs }
     }
 
     /// Runs `batch` (already mapped to the model's inputs), batched with other callers' requests.
+    /// A caller alone with the model (nobody else between `run` and their answer) runs at once:
+    /// there is nothing to batch with, so it neither waits nor pays for the queue.
     pub async fn run(&self, engine: &Engine, model: &Arc<LoadedModel>, batch: RecordBatch) -> Result<RecordBatch, EngineError> {
-        if batch.num_rows() >= self.target_rows {
+        let alone = self.busy.fetch_add(1, Ordering::AcqRel) == 0;
+        let _busy = Busy(&self.busy);
+        if alone || batch.num_rows() >= self.target_rows {
             self.runs.fetch_add(1, Ordering::Relaxed);
             return engine.run(model.clone(), batch).await.map(|o| o.batch);
         }
@@ -78,7 +95,13 @@ async fn gather(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mu
         let mut rows = first.batch.num_rows();
         let mut jobs = vec![first];
         while rows < cfg.target_rows {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
+            // What is already queued joins at once; with a delay of 0 nothing is waited for.
+            let next = match rx.try_recv() {
+                Ok(job) => Ok(Some(job)),
+                Err(_) if cfg.max_delay.is_zero() => Ok(None),
+                Err(_) => tokio::time::timeout_at(deadline, rx.recv()).await,
+            };
+            match next {
                 Ok(Some(job)) => {
                     if job.batch.schema() != jobs[0].batch.schema() || rows + job.batch.num_rows() > cfg.limit_rows {
                         carried = Some(job);
