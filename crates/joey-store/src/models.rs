@@ -250,15 +250,25 @@ impl ModelStore for SqlStore {
 }
 
 impl SqlStore {
+    /// A model's versions, oldest first, each with its latest config: two queries, whatever the
+    /// number of versions.
     async fn versions_with_configs(&self, model_id: i64) -> Result<Vec<(ModelVersion, ModelConfig)>> {
         let sql = format!("select {VERSION_COLS} {VERSION_FROM} where v.model_id = $1 order by v.model_version_id");
         let versions = self.all_by(&sql, model_id, version).await?;
-        let mut out = Vec::new();
-        for v in versions {
-            let c = self.latest_config(v.id).await?.ok_or_else(|| Error::internal(format!("model version {} has no config", v.id)))?;
-            out.push((v, c));
-        }
-        Ok(out)
+        let sql = format!(
+            "select {CONFIG_COLS} from model_config c where c.model_version_id in \
+             (select model_version_id from model_version where model_id = $1) and c.model_config_id = \
+             (select max(c2.model_config_id) from model_config c2 where c2.model_version_id = c.model_version_id)"
+        );
+        let mut latest: std::collections::HashMap<i64, ModelConfig> =
+            self.all_by(&sql, model_id, config).await?.into_iter().map(|c| (c.model_version_id, c)).collect();
+        versions
+            .into_iter()
+            .map(|v| {
+                let c = latest.remove(&v.id).ok_or_else(|| Error::internal(format!("model version {} has no config", v.id)))?;
+                Ok((v, c))
+            })
+            .collect()
     }
 }
 
