@@ -108,6 +108,18 @@ fn backend_of(url: &str) -> Result<Backend, Error> {
     }
 }
 
+/// `insert … returning <id>` queries: run in a transaction and read the id.
+pub(crate) trait ReturningId {
+    async fn returning_id(self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64, Error>;
+}
+
+impl<'q> ReturningId for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    async fn returning_id(self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64, Error> {
+        use sqlx::Row;
+        self.fetch_one(&mut **tx).await.map_err(db)?.try_get(0).map_err(db)
+    }
+}
+
 /// Maps a sqlx error to the domain vocabulary (unique violations become `Conflict`).
 pub(crate) fn db(e: sqlx::Error) -> Error {
     if let Some(d) = e.as_database_error() {

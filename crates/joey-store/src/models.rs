@@ -7,7 +7,7 @@ use joey_core::{Error, Result};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{db, SqlStore};
+use crate::{db, ReturningId, SqlStore};
 
 const VERSION_COLS: &str = "v.model_version_id, v.model_id, v.version, m.name, m.workspace_id, v.sha, v.file_name, v.size, \
      v.status, v.visibility, v.conversion, v.error_summary, v.signature, v.created_by, v.created_at, \
@@ -90,11 +90,8 @@ impl ModelStore for SqlStore {
         .bind(&new.name)
         .bind(&new.owner_id)
         .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?
-        .try_get(0)
-        .map_err(db)?;
+        .returning_id(&mut tx)
+        .await?;
         let version_id: i64 = sqlx::query(
             "insert into model_version (model_id, version, sha, file_name, size, status, visibility, conversion, created_by, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning model_version_id",
@@ -109,11 +106,8 @@ impl ModelStore for SqlStore {
         .bind(new.conversion.to_string())
         .bind(&new.created_by)
         .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?
-        .try_get(0)
-        .map_err(db)?;
+        .returning_id(&mut tx)
+        .await?;
         let mut cfg = new.config.clone();
         cfg.model_version_id = version_id;
         cfg.id = insert_config(&mut tx, &cfg, now_ms).await?;
@@ -292,9 +286,6 @@ async fn insert_config(tx: &mut sqlx::Transaction<'_, sqlx::Any>, c: &ModelConfi
     .bind(to_json(&c.continuous_batching))
     .bind(to_json(&c.openai))
     .bind(now_ms)
-    .fetch_one(&mut **tx)
+    .returning_id(tx)
     .await
-    .map_err(db)?
-    .try_get(0)
-    .map_err(db)
 }

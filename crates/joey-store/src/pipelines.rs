@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{db, SqlStore};
+use crate::{db, ReturningId, SqlStore};
 
 const PIPE_COLS: &str = "pipeline_id, name, workspace_id, created_by, created_at, updated_at";
 const VER_COLS: &str = "pipeline_version_id, pipeline_id, version, definition, created_by, created_at";
@@ -66,11 +66,8 @@ impl PipelineStore for SqlStore {
         .bind(name)
         .bind(created_by)
         .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?
-        .try_get(0)
-        .map_err(db)?;
+        .returning_id(&mut tx)
+        .await?;
         let version_id: i64 = sqlx::query(
             "insert into pipeline_version (pipeline_id, version, definition, created_by, created_at, updated_at) values ($1, $2, $3, $4, $5, $5) returning pipeline_version_id",
         )
@@ -79,11 +76,8 @@ impl PipelineStore for SqlStore {
         .bind(definition.to_string())
         .bind(created_by)
         .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?
-        .try_get(0)
-        .map_err(db)?;
+        .returning_id(&mut tx)
+        .await?;
         let mut seen = Vec::new();
         for mv in model_version_ids.iter().filter(|id| { let new = !seen.contains(*id); seen.push(**id); new }) {
             sqlx::query("insert into pipeline_version_model (pipeline_version_id, model_version_id) values ($1, $2)")
