@@ -121,18 +121,16 @@ impl Writer {
             }
         }
         for (topic, run) in runs {
-            if run.len() > 1 {
-                let batches: Vec<RecordBatch> = run.iter().map(|(b, _)| b.clone()).collect();
-                // Cannot fail for equal schemas; if it did, the batches go on as they came.
+            let (batches, sizes): (Vec<RecordBatch>, Vec<u64>) = run.into_iter().unzip();
+            // Joining cannot fail for equal schemas; if it did, the batches go on as they came.
+            if batches.len() > 1 {
                 if let Ok(joined) = concat_batches(&batches[0].schema(), &batches) {
-                    let bytes = run.iter().map(|(_, n)| n).sum();
                     drop(batches);
-                    drop(run);
-                    self.add(topic, joined, bytes);
+                    self.add(topic, joined, sizes.iter().sum());
                     continue;
                 }
             }
-            for (batch, bytes) in run {
+            for (batch, bytes) in batches.into_iter().zip(sizes) {
                 self.add(topic.clone(), batch, bytes);
             }
         }
