@@ -14,7 +14,7 @@ mod v1;
 pub mod wire;
 
 pub use error::ApiError;
-pub use state::{ApiConfig, AppState};
+pub use state::{ApiConfig, AppState, Shared};
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;

@@ -22,9 +22,25 @@ pub struct ApiConfig {
     pub inference_logging: bool,
 }
 
-/// Everything a handler may use.
+/// Everything a handler may use. Cheap to clone (one `Arc`): axum clones it for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub platform: Platform,
     pub tokens: TokenService,
     pub config: Arc<ApiConfig>,

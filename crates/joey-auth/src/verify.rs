@@ -40,19 +40,22 @@ impl TokenService {
     /// Verifies a bearer token and resolves the caller. Every failure is `Unauthenticated` with a
     /// reason (expired, bad signature, wrong issuer, unknown key, disabled user).
     pub async fn verify(&self, token: &str) -> Result<Caller> {
+        // A token already verified (same bytes) whose key is still ours skips the header parse too.
+        let now = self.platform.clock.now_ms() / 1000;
+        if let Some((kid, claims)) = self.verified.get(token, now) {
+            if self.keys.decoding(&kid).is_some() {
+                return self.caller_for(claims).await;
+            }
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|e| unauth(format!("malformed token: {e}")))?;
         if header.alg != Algorithm::RS256 {
             return Err(unauth(format!("token algorithm {:?} is not accepted; only RS256", header.alg)));
         }
         let kid = header.kid.unwrap_or_default();
         if let Some(key) = self.keys.decoding(&kid) {
-            let now = self.platform.clock.now_ms() / 1000;
-            if let Some(claims) = self.verified.get(token, now) {
-                return self.caller_for(claims).await;
-            }
             let v = validation(&self.config.issuer, Some(&self.config.audience));
             let data = jsonwebtoken::decode::<SeenClaims>(token, key, &v).map_err(|e| unauth(describe_jwt_error(&e)))?;
-            self.verified.put(token, data.claims.clone());
+            self.verified.put(token, &kid, data.claims.clone());
             return self.caller_for(data.claims).await;
         }
         match &self.external {
@@ -122,23 +125,24 @@ pub(crate) fn unauth(msg: impl Into<String>) -> Error {
 /// RSA verification on every inference call; the user's current state is still checked each time.
 #[derive(Default)]
 pub(crate) struct VerifiedTokens {
-    map: std::sync::Mutex<std::collections::HashMap<String, SeenClaims>>,
+    map: std::sync::Mutex<std::collections::HashMap<String, (String, SeenClaims)>>,
 }
 
 impl VerifiedTokens {
     const MAX: usize = 10_000;
 
-    fn get(&self, token: &str, now_secs: i64) -> Option<SeenClaims> {
+    /// The signing key id and claims of `token` if it was verified and has not expired.
+    fn get(&self, token: &str, now_secs: i64) -> Option<(String, SeenClaims)> {
         let map = self.map.lock().ok()?;
-        map.get(token).filter(|c| c.exp > now_secs).cloned()
+        map.get(token).filter(|(_, c)| c.exp > now_secs).cloned()
     }
 
-    fn put(&self, token: &str, claims: SeenClaims) {
+    fn put(&self, token: &str, kid: &str, claims: SeenClaims) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() >= Self::MAX {
                 map.clear();
             }
-            map.insert(token.to_string(), claims);
+            map.insert(token.to_string(), (kid.to_string(), claims));
         }
     }
 }

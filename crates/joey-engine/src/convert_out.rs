@@ -11,7 +11,7 @@ use arrow::array::{
     Int8Array, ListArray, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use ort::session::SessionOutputs;
 use ort::value::DynValue;
@@ -23,23 +23,51 @@ fn rt(msg: String) -> EngineError {
     EngineError::Runtime(msg)
 }
 
+/// The last output schema of a model: calls whose outputs have the same row shapes and types
+/// share it (one `Arc`, no per-call field names and metadata), which also lets later stages
+/// recognise the schema by pointer.
+#[derive(Default)]
+pub(crate) struct OutputSchema(std::sync::Mutex<Option<(Vec<Vec<i64>>, SchemaRef)>>);
+
+impl OutputSchema {
+    fn get(&self, specs: &[TensorSpec], shapes: Vec<Vec<i64>>, columns: &[ArrayRef]) -> SchemaRef {
+        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, schema)) = last.as_ref() {
+            if s == &shapes && schema.fields().iter().zip(columns).all(|(f, c)| f.data_type() == c.data_type()) {
+                return schema.clone();
+            }
+        }
+        let fields: Vec<Field> = specs
+            .iter()
+            .zip(columns)
+            .zip(&shapes)
+            .map(|((spec, c), shape)| Field::new(spec.name.as_str(), c.data_type().clone(), false).with_metadata(tensor_type_metadata(shape)))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        *last = Some((shapes, schema.clone()));
+        schema
+    }
+}
+
 /// Convert the session's outputs (in the signature's order) into a batch of `n` rows.
 pub(crate) fn to_batch(
     specs: &[TensorSpec],
     outputs: &SessionOutputs<'_>,
     n: usize,
+    schemas: &OutputSchema,
 ) -> Result<RecordBatch, EngineError> {
-    let mut fields = Vec::with_capacity(specs.len());
+    let mut shapes = Vec::with_capacity(specs.len());
     let mut columns = Vec::with_capacity(specs.len());
     for spec in specs {
         let value = outputs
             .get(&spec.name)
             .ok_or_else(|| rt(format!("ONNX Runtime returned no output '{}'", spec.name)))?;
-        let (field, column) = output_column(spec, value, n)?;
-        fields.push(field);
+        let (shape, column) = output_column(spec, value, n)?;
+        shapes.push(shape);
         columns.push(column);
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+    let schema = schemas.get(specs, shapes, &columns);
+    RecordBatch::try_new(schema, columns)
         .map_err(|e| rt(format!("cannot assemble the output batch: {e}")))
 }
 
@@ -55,11 +83,12 @@ macro_rules! leaf {
     }};
 }
 
+/// One output as a column, with its per-row shape.
 fn output_column(
     spec: &TensorSpec,
     value: &DynValue,
     n: usize,
-) -> Result<(Field, ArrayRef), EngineError> {
+) -> Result<(Vec<i64>, ArrayRef), EngineError> {
     let name = spec.name.as_str();
     let (shape, leaf): (Vec<i64>, ArrayRef) = match spec.dtype {
         TensorDType::Float32 => leaf!(value, name, f32, Float32Array),
@@ -99,10 +128,7 @@ fn output_column(
         Some((_, rest)) => rest.iter().map(|&d| d as usize).collect(),
     };
     let column = nest(leaf, n, &row_dims)?;
-    let shape: Vec<i64> = row_dims.iter().map(|&d| d as i64).collect();
-    let field = Field::new(name, column.data_type().clone(), false)
-        .with_metadata(tensor_type_metadata(&shape));
-    Ok((field, column))
+    Ok((row_dims.iter().map(|&d| d as i64).collect(), column))
 }
 
 /// Wrap flat values into `row_dims.len()` levels of `List` ("inner", non-nullable items).

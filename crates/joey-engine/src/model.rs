@@ -32,6 +32,7 @@ pub struct LoadedModel {
     intra_threads: usize,
     signature: ModelSignature,
     sessions: SessionPool,
+    output_schema: convert_out::OutputSchema,
 }
 
 impl std::fmt::Debug for LoadedModel {
@@ -94,6 +95,7 @@ impl LoadedModel {
             intra_threads: intra,
             signature,
             sessions: SessionPool::new(all),
+            output_schema: Default::default(),
         })
     }
 
@@ -141,7 +143,7 @@ impl LoadedModel {
                 let outputs = session
                     .run(inputs)
                     .map_err(|e| EngineError::Runtime(format!("model {}: {e}", self.sha)))?;
-                convert_out::to_batch(&self.signature.outputs, &outputs, n)
+                convert_out::to_batch(&self.signature.outputs, &outputs, n, &self.output_schema)
             })?
         };
         Ok(ModelOutput {

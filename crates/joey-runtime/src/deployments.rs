@@ -165,6 +165,7 @@ impl Deployments {
                         tensor_fields: m.config.tensor_fields.clone(),
                         replicas: loaded,
                         batchers: Vec::new(),
+                        descriptions: Default::default(),
                     })
                 })
                 .collect()

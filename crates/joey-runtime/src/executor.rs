@@ -36,6 +36,28 @@ pub struct ModelSlot {
     pub replicas: Vec<Arc<LoadedModel>>,
     /// One per replica when the model config asks for dynamic batching; empty otherwise.
     pub batchers: Vec<batching::Batcher>,
+    /// `metadata.last_model` and `out._model_split` for this model, built on first use.
+    pub descriptions: std::sync::OnceLock<(String, String)>,
+}
+
+impl ModelSlot {
+    fn descriptions(&self) -> &(String, String) {
+        self.descriptions.get_or_init(|| {
+            let last = serde_json::json!({"model_name": self.name, "model_sha": self.sha}).to_string();
+            let split = serde_json::json!({"name": self.name, "version": self.version, "sha": self.sha}).to_string();
+            (last, split)
+        })
+    }
+
+    /// `{"model_name", "model_sha"}` as `metadata.last_model` reports it.
+    pub fn last_model_json(&self) -> &str {
+        &self.descriptions().0
+    }
+
+    /// `{"name", "version", "sha"}` as `out._model_split` reports it.
+    pub fn split_json(&self) -> &str {
+        &self.descriptions().1
+    }
 }
 
 /// A step with models resolved to slot indexes.

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use joey_api::{ApiConfig, AppState};
+use joey_api::{ApiConfig, AppState, Shared};
 use joey_auth::{Argon2Hasher, AuthConfig, BootstrapSpec, ExternalIssuer, KeyRing, RandomSecrets, TokenService};
 use joey_core::ports::SystemClock;
 use joey_core::platform::Ports;
@@ -66,7 +66,7 @@ impl Application {
         let logs = open_logs(&settings)?;
         let deployments = joey_runtime::Deployments::new(engine.clone()).with_start_delay(std::time::Duration::from_millis(settings.test_deploy_delay_ms));
         restore_deployments(&platform, &deployments).await?;
-        let state = AppState { platform, tokens, config: Arc::new(config), deployments, logs };
+        let state = AppState::new(Shared { platform, tokens, config: Arc::new(config), deployments, logs });
         let router = joey_api::router(state.clone());
         Ok(Self { listener, router, addr, state })
     }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use arrow::array::*;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use std::collections::HashMap;
+
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use joey_core::check::{Validation, Value};
@@ -24,45 +26,95 @@ pub(super) struct Parts<'a> {
     pub schemas: &'a SchemaCache,
 }
 
-/// The last result schema of a pipeline. Consecutive results with equal fields share it, so a
-/// result (and the log record that keeps it until the writer flushes) holds one `Arc` instead of
-/// its own copy of every field name and metadata map, and the log writer's schema comparison
-/// is a pointer comparison.
+/// The last result schema of a pipeline, with what it was built from. Consecutive results of the
+/// same shape share it: a result (and the log record that keeps it until the writer flushes)
+/// holds one `Arc` instead of its own copy of every field name and metadata map, the log writer's
+/// schema comparison is a pointer comparison, and the common case skips building the fields.
 #[derive(Default)]
-pub struct SchemaCache(std::sync::Mutex<Option<SchemaRef>>);
+pub struct SchemaCache(std::sync::Mutex<Option<Cached>>);
 
-impl SchemaCache {
-    fn schema_for(&self, fields: Vec<Field>) -> SchemaRef {
-        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = last.as_ref() {
-            if s.fields().len() == fields.len() && s.fields().iter().zip(&fields).all(|(a, b)| a.as_ref() == b) {
-                return s.clone();
-            }
-        }
-        let s = Arc::new(Schema::new(fields));
-        *last = Some(s.clone());
-        s
+struct Cached {
+    key: ShapeKey,
+    schema: SchemaRef,
+}
+
+/// What decides the result's fields besides the arrays' own types: the request's schema (by
+/// value) and which echoed columns hold nulls, the schemas of the model outputs shown (by
+/// pointer: each model keeps its own; holding them keeps the pointers unique), whether a split
+/// column is present and the names of the validations.
+struct ShapeKey {
+    input: SchemaRef,
+    input_nulls: Vec<bool>,
+    outputs: Vec<SchemaRef>,
+    split: bool,
+    checks: Vec<String>,
+}
+
+impl PartialEq for ShapeKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.outputs.len() == o.outputs.len()
+            && self.outputs.iter().zip(&o.outputs).all(|(a, b)| Arc::ptr_eq(a, b))
+            && self.split == o.split
+            && self.input_nulls == o.input_nulls
+            && self.checks == o.checks
+            && self.input == o.input
     }
 }
 
-fn push(fields: &mut Vec<Field>, cols: &mut Vec<ArrayRef>, prefix: &str, batch: &RecordBatch) {
-    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+impl SchemaCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cached(&self, key: &ShapeKey) -> Option<SchemaRef> {
+        self.lock().as_ref().filter(|c| &c.key == key).map(|c| c.schema.clone())
+    }
+
+    fn schema_for(&self, key: ShapeKey, fields: Vec<Field>) -> SchemaRef {
+        let mut last = self.lock();
+        if let Some(c) = last.as_mut() {
+            let s = &c.schema;
+            if s.fields().len() == fields.len() && s.fields().iter().zip(&fields).all(|(a, b)| a.as_ref() == b) {
+                c.key = key;
+                return s.clone();
+            }
+        }
+        let schema = Arc::new(Schema::new(fields));
+        *last = Some(Cached { key, schema: schema.clone() });
+        schema
+    }
+}
+
+fn push(fields: &mut Vec<Field>, prefix: &str, batch: &RecordBatch) {
+    for f in batch.schema_ref().fields() {
         fields.push(f.as_ref().clone().with_name(format!("{prefix}.{}", f.name())));
-        cols.push(c.clone());
     }
 }
 
 /// The reference engine echoes inputs as variable-size lists (`list<item: float> not null`),
 /// whatever list kind the request used.
-fn push_echo(fields: &mut Vec<Field>, cols: &mut Vec<ArrayRef>, batch: &RecordBatch) -> Result<(), ArrowError> {
-    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
-        let target = variable_lists(f.data_type());
-        let col = if &target == f.data_type() { c.clone() } else { arrow::compute::cast(c, &target)? };
-        let nullable = f.is_nullable() && col.null_count() > 0;
-        fields.push(Field::new(format!("in.{}", f.name()), target, nullable).with_metadata(f.metadata().clone()));
+fn echo_columns(batch: &RecordBatch, cols: &mut Vec<ArrayRef>) -> Result<(), ArrowError> {
+    for (f, c) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let col = if needs_cast(f.data_type()) { arrow::compute::cast(c, &variable_lists(f.data_type()))? } else { c.clone() };
         cols.push(col);
     }
     Ok(())
+}
+
+fn echo_fields(batch: &RecordBatch, echoed: &[ArrayRef], fields: &mut Vec<Field>) {
+    for (f, col) in batch.schema_ref().fields().iter().zip(echoed) {
+        let nullable = f.is_nullable() && col.null_count() > 0;
+        fields.push(Field::new(format!("in.{}", f.name()), col.data_type().clone(), nullable).with_metadata(f.metadata().clone()));
+    }
+}
+
+/// Whether `t` holds a list that is not a variable-size list of nullable "item"s.
+fn needs_cast(t: &DataType) -> bool {
+    match t {
+        DataType::List(inner) => inner.name() != "item" || !inner.is_nullable() || needs_cast(inner.data_type()),
+        DataType::FixedSizeList(_, _) | DataType::LargeList(_) => true,
+        _ => false,
+    }
 }
 
 fn variable_lists(t: &DataType) -> DataType {
@@ -75,61 +127,96 @@ fn variable_lists(t: &DataType) -> DataType {
 }
 
 fn repeated_str(n: usize, s: &str) -> ArrayRef {
-    Arc::new(StringArray::from(vec![s; n]))
+    let offsets = arrow::buffer::OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(s.len(), n));
+    Arc::new(StringArray::new(offsets, arrow::buffer::Buffer::from(s.repeat(n).into_bytes()), None))
 }
 
-fn list_of_strings(n: usize, items: &[String]) -> ArrayRef {
-    let mut b = ListBuilder::new(StringBuilder::new());
-    for _ in 0..n {
-        for i in items {
-            b.values().append_value(i);
-        }
-        b.append(true);
-    }
-    Arc::new(b.finish())
+fn utf8_list_field() -> FieldRef {
+    Arc::new(Field::new("item", DataType::Utf8, true))
+}
+
+/// `n` lists that each hold `items` (empty lists when `items` is empty).
+fn list_of_strings(n: usize, items: &[&str]) -> ArrayRef {
+    let offsets = arrow::buffer::OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(items.len(), n));
+    let values: ArrayRef = Arc::new(StringArray::from_iter_values(items.iter().cycle().take(n * items.len())));
+    Arc::new(ListArray::new(utf8_list_field(), offsets, values, None))
+}
+
+fn elapsed_column(n: usize, elapsed: &[u64; 2], steps: FieldRef) -> ArrayRef {
+    let offsets = arrow::buffer::OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(elapsed.len(), n));
+    let values: ArrayRef = Arc::new(UInt64Array::from_iter_values(elapsed.iter().copied().cycle().take(n * elapsed.len())));
+    Arc::new(ListArray::new(steps, offsets, values, None))
 }
 
 pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     let n = p.input.num_rows();
-    let mut fields = vec![Field::new("time", DataType::Int64, false)];
     let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![p.time_ms; n]))];
-    push_echo(&mut fields, &mut cols, p.input)?;
-    push(&mut fields, &mut cols, "out", p.output);
-    for (name, b) in &p.shadows {
-        push(&mut fields, &mut cols, &format!("out_{name}"), b);
+    echo_columns(p.input, &mut cols)?;
+    let echoed = cols.len();
+    cols.extend(p.output.columns().iter().cloned());
+    for (_, b) in &p.shadows {
+        cols.extend(b.columns().iter().cloned());
     }
-    if let Some(s) = p.split {
-        let desc = serde_json::json!({"name": s.name, "version": s.version, "sha": s.sha}).to_string();
-        fields.push(Field::new("out._model_split", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true));
+    let split = p.split.map(|s| s.split_json());
+    if let Some(desc) = split {
         cols.push(list_of_strings(n, &[desc]));
     }
-    let flags = evaluate(p.checks, &fields, &cols, n);
-    let counts: UInt32Array = (0..n).map(|r| Some(flags.iter().filter(|(_, f)| f[r]).count() as u32)).collect();
-    let scalar_shape = std::collections::HashMap::from([("tensor_type".to_string(), r#"{"shape":[]}"#.to_string())]);
-    fields.push(Field::new("anomaly.count", DataType::UInt32, false).with_metadata(scalar_shape));
+    let key = ShapeKey {
+        input: p.input.schema(),
+        input_nulls: cols[1..echoed].iter().map(|c| c.null_count() > 0).collect(),
+        outputs: std::iter::once(p.output).chain(p.shadows.iter().map(|(_, b)| *b)).map(|b| b.schema()).collect(),
+        split: split.is_some(),
+        checks: p.checks.iter().map(|v| v.name.clone()).collect(),
+    };
+    let cached = p.schemas.cached(&key);
+    let flags = if p.checks.is_empty() {
+        Vec::new()
+    } else {
+        let fields = cached.as_ref().map(|s| s.fields().iter().take(cols.len()).map(|f| f.as_ref().clone()).collect()).unwrap_or_else(|| value_fields(&p, &cols[1..echoed]));
+        evaluate(p.checks, &fields, &cols, n)
+    };
+    let counts: UInt32Array = if flags.is_empty() { UInt32Array::from(vec![0u32; n]) } else { (0..n).map(|r| Some(flags.iter().filter(|(_, f)| f[r]).count() as u32)).collect() };
     cols.push(Arc::new(counts));
-    for (name, f) in flags {
-        fields.push(Field::new(format!("anomaly.{name}"), DataType::Boolean, false));
-        cols.push(Arc::new(BooleanArray::from(f)));
+    for (_, f) in &flags {
+        cols.push(Arc::new(BooleanArray::from(f.clone())));
     }
-    let last = p.last_model.map(|s| serde_json::json!({"model_name": s.name, "model_sha": s.sha}).to_string()).unwrap_or_default();
-    fields.push(Field::new("metadata.last_model", DataType::Utf8, false));
-    cols.push(repeated_str(n, &last));
-    fields.push(Field::new("metadata.pipeline_version", DataType::Utf8, false));
-    cols.push(repeated_str(n, p.pipeline_version));
     let steps = Arc::new(Field::new("steps", DataType::UInt64, false));
-    let mut el = ListBuilder::new(UInt64Builder::new()).with_field(steps.clone());
-    for _ in 0..n {
-        el.values().append_slice(&p.elapsed);
-        el.append(true);
-    }
-    fields.push(Field::new("metadata.elapsed", DataType::List(steps), false));
-    cols.push(Arc::new(el.finish()));
-    fields.push(Field::new("metadata.dropped", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false));
+    cols.push(repeated_str(n, p.last_model.map(|s| s.last_model_json()).unwrap_or("")));
+    cols.push(repeated_str(n, p.pipeline_version));
+    cols.push(elapsed_column(n, &p.elapsed, steps.clone()));
     cols.push(list_of_strings(n, &[]));
-    fields.push(Field::new("metadata.partition", DataType::Utf8, false));
     cols.push(repeated_str(n, p.partition));
-    RecordBatch::try_new(p.schemas.schema_for(fields), cols)
+    let schema = match cached {
+        Some(s) => s,
+        None => {
+            let mut fields = value_fields(&p, &cols[1..echoed]);
+            fields.push(Field::new("anomaly.count", DataType::UInt32, false).with_metadata(HashMap::from([("tensor_type".to_string(), r#"{"shape":[]}"#.to_string())])));
+            for (name, _) in &flags {
+                fields.push(Field::new(format!("anomaly.{name}"), DataType::Boolean, false));
+            }
+            fields.push(Field::new("metadata.last_model", DataType::Utf8, false));
+            fields.push(Field::new("metadata.pipeline_version", DataType::Utf8, false));
+            fields.push(Field::new("metadata.elapsed", DataType::List(steps), false));
+            fields.push(Field::new("metadata.dropped", DataType::List(utf8_list_field()), false));
+            fields.push(Field::new("metadata.partition", DataType::Utf8, false));
+            p.schemas.schema_for(key, fields)
+        }
+    };
+    RecordBatch::try_new(schema, cols)
+}
+
+/// `time`, `in.*`, `out.*`, `out_<model>.*` and the split column: the fields validations can read.
+fn value_fields(p: &Parts<'_>, echoed: &[ArrayRef]) -> Vec<Field> {
+    let mut fields = vec![Field::new("time", DataType::Int64, false)];
+    echo_fields(p.input, echoed, &mut fields);
+    push(&mut fields, "out", p.output);
+    for (name, b) in &p.shadows {
+        push(&mut fields, &format!("out_{name}"), b);
+    }
+    if p.split.is_some() {
+        fields.push(Field::new("out._model_split", DataType::List(utf8_list_field()), true));
+    }
+    fields
 }
 
 /// Per validation, whether it fired on each row.
@@ -192,15 +279,43 @@ mod tests {
     #[test]
     fn equal_fields_share_one_schema_and_other_fields_replace_it() {
         let cache = SchemaCache::default();
+        let out = Arc::new(Schema::new(vec![Field::new("y", DataType::Float32, false)]));
+        let key = || ShapeKey { input: Arc::new(Schema::empty()), input_nulls: vec![], outputs: vec![out.clone()], split: false, checks: vec![] };
         let fields = || vec![Field::new("time", DataType::Int64, false), Field::new("out.y", DataType::Float32, false)];
-        let a = cache.schema_for(fields());
-        let b = cache.schema_for(fields());
+        assert!(cache.cached(&key()).is_none());
+        let a = cache.schema_for(key(), fields());
+        assert!(Arc::ptr_eq(&a, &cache.cached(&key()).unwrap()));
+        let b = cache.schema_for(key(), fields());
         assert!(Arc::ptr_eq(&a, &b));
+        let other_out = Arc::new(Schema::new(vec![Field::new("y", DataType::Float32, true)]));
+        let other_key = ShapeKey { outputs: vec![other_out], ..key() };
+        assert!(cache.cached(&other_key).is_none(), "another output schema is another key");
         let mut other = fields();
         other[1] = Field::new("out.y", DataType::Float32, true);
-        let c = cache.schema_for(other);
+        let c = cache.schema_for(other_key, other);
         assert!(!Arc::ptr_eq(&a, &c));
         assert!(c.field(1).is_nullable());
-        assert!(Arc::ptr_eq(&c, &cache.schema_for(vec![Field::new("time", DataType::Int64, false), Field::new("out.y", DataType::Float32, true)])));
+        assert!(cache.cached(&key()).is_none());
+        assert!(cache.cached(&ShapeKey { input_nulls: vec![true], ..key() }).is_none());
+    }
+
+    #[test]
+    fn constant_columns_repeat_their_value_per_row() {
+        let l = list_of_strings(3, &["a", "b"]);
+        let l = l.as_list::<i32>();
+        assert_eq!(l.len(), 3);
+        for r in 0..3 {
+            let v = l.value(r);
+            let v = v.as_string::<i32>();
+            assert_eq!((v.value(0), v.value(1), v.len()), ("a", "b", 2));
+        }
+        let empty = list_of_strings(2, &[]);
+        assert_eq!((empty.len(), empty.as_list::<i32>().value(1).len()), (2, 0));
+        let s = repeated_str(3, "xy");
+        assert_eq!(s.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("xy"); 3]);
+        let e = elapsed_column(2, &[5, 7], Arc::new(Field::new("steps", DataType::UInt64, false)));
+        let e = e.as_list::<i32>();
+        assert_eq!(e.value(1).as_primitive::<arrow::datatypes::UInt64Type>().values().to_vec(), vec![5, 7]);
+        assert_eq!(repeated_str(0, "x").len(), 0);
     }
 }
