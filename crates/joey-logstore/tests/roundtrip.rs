@@ -330,3 +330,26 @@ fn lists_and_dictionary_columns_read_back_at_random() {
     let segs = segment_files(&dir.path().join(TOPIC), "arrow");
     assert_eq!(segs.iter().map(|p| stream_rows(p)).sum::<usize>(), 40);
 }
+
+#[test]
+fn big_and_small_appends_mixed_read_back_in_order_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(dir.path());
+    c.flush_rows = 40; // appends of >= 20 rows are written as they are, smaller ones packed
+    let store = LogStore::open(c.clone()).unwrap();
+    let sizes = [3usize, 95, 7, 7, 20, 1, 41, 19, 2, 60];
+    let mut next = 0i64;
+    for n in sizes {
+        assert!(store.append(TOPIC, batch_a(next..next + n as i64, "engine-0")));
+        next += n as i64;
+    }
+    store.flush().unwrap();
+    assert_eq!(store.stats().flushed_rows as i64, next);
+    let (asc, _) = read_all(&store, TOPIC, query(Order::Asc, 13));
+    assert_eq!(asc, (0..next).collect::<Vec<_>>());
+    store.shutdown();
+    drop(store);
+    let store = LogStore::open(c).unwrap();
+    let (desc, _) = read_all(&store, TOPIC, query(Order::Desc, 17));
+    assert_eq!(desc, (0..next).rev().collect::<Vec<_>>());
+}
