@@ -27,11 +27,13 @@ step "ONNX Runtime (scripts/install-ort.sh)"
 ORT_DYLIB_PATH=$(bash scripts/install-ort.sh | tail -n1)
 export ORT_DYLIB_PATH
 
-if [ "${BENCH_SKIP_BUILD:-}" = 1 ] && [ -x target/release/joey ] && [ -x bench/floor/target/release/floor-http ]; then
+if [ "${BENCH_SKIP_BUILD:-}" = 1 ] && [ -x target/release/joey ] && [ -x bench/floor/target/release/floor-http ] \
+    && [ -x bench/floor/target/release/rate-load ] && [ -x target/release/examples/logstore_bench ]; then
     step "BENCH_SKIP_BUILD=1: using the existing target/release/joey and bench/floor binaries"
 else
     step "building Joey (release)"
     cargo build --release -p joey-server
+    cargo build --release -p joey-logstore --example logstore_bench
     step "building the floors (bench/floor)"
     cargo build --release --manifest-path bench/floor/Cargo.toml
 fi

@@ -14,6 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import extras as X  # noqa: E402
 import load  # noqa: E402
 import report  # noqa: E402
 import servers as S  # noqa: E402
@@ -33,10 +34,10 @@ def ort_lib():
 
 def select(workloads):
     names_s = [o for o in ONLY if o in W.SERVERS]
-    names_w = [o for o in ONLY if o not in W.SERVERS and o != "compute"]
+    names_w = [o for o in ONLY if o not in W.SERVERS and o not in ("compute", "logstore")]
     unknown = [o for o in names_w if o not in {w.name for w in W.matrix()}]
     if unknown:
-        raise SystemExit(f"BENCH_ONLY: unknown names {unknown}; servers {W.SERVERS} + 'compute', "
+        raise SystemExit(f"BENCH_ONLY: unknown names {unknown}; servers {W.SERVERS} + 'compute', 'logstore', "
                          f"workloads {[w.name for w in W.matrix()]}")
     out = []
     for w in workloads:
@@ -191,7 +192,7 @@ def main():
                      "joey and joey-nolog are the same configuration and their difference is noise")
     floors = compute_floors(models, workloads) if run_compute else {}
 
-    running, runs, failures, completed = {}, [], [], False
+    running, runs, failures, completed, extras = {}, [], [], False, {}
     try:
         for name in needed:
             srv = make_server(name, sk_path)
@@ -229,6 +230,7 @@ def main():
                             failures.append(f"{name} {w.name} c={c}: {r['non2xx']} non-2xx, {r['socket_errors']}")
                         if not srv.alive():
                             raise RuntimeError(f"{name} died during {w.name}:\n{srv.tail_log()}")
+        extras = run_extras(running, runs, workloads, models)
         for name, srv in running.items():
             srv.info["final_rss_mib"] = S.rss_mib(srv.pid)
             srv.info["peak_rss_mib"] = max([r["peak_rss_mib"] for r in runs if r["server"] == name], default=None)
@@ -245,7 +247,7 @@ def main():
         meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "command": cmd, "machine": machine(),
                 "duration_s": DURATION, "repeats": REPEATS, "warmup_s": WARMUP, "elapsed_s": elapsed,
                 "versions": versions()}
-        raw = {"meta": meta, "completed": completed, "notes": notes, "failures": failures, "floors": floors, "servers": infos, "runs": runs,
+        raw = {"meta": meta, "completed": completed, "notes": notes, "extras": extras, "failures": failures, "floors": floors, "servers": infos, "runs": runs,
                "medians": [{"server": k[0], "workload": k[1], "conc": k[2], **v} for k, v in agg.items()],
                "models": {k: vars(m) for k, m in models.items()}}
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -255,7 +257,7 @@ def main():
         if completed and runs and os.environ.get("BENCH_NO_MD") != "1":
             if failures:
                 notes.append("requests failed: " + "; ".join(failures))
-            section = report.render(meta, agg, floors, infos, workloads, W.SERVERS, notes, logging_flag_known)
+            section = report.render(meta, agg, floors, infos, workloads, W.SERVERS, notes, logging_flag_known, extras)
             report.write_markdown(os.path.join(REPO, "BENCHMARKS.md"), section)
             log("results written to BENCHMARKS.md")
         log(f"raw results: bench/out/results-{stamp}.json; total {elapsed / 60:.1f} min")
@@ -263,6 +265,22 @@ def main():
         log("FAILED: some requests were answered with errors:\n  " + "\n  ".join(failures))
         return 1
     return 0
+
+
+def run_extras(running, runs, workloads, models):
+    """p99 at half the peak rate (servers that ran ccfraud-1 at c=32) and the log store figures."""
+    out = {"half_peak": []}
+    agg = report.aggregate(runs)
+    w = next((w for w in workloads if w.name == "ccfraud-1"), None)
+    for name in X.HALF_PEAK_SERVERS:
+        peak = agg.get((name, "ccfraud-1", 32))
+        if w is None or name not in running or not peak:
+            continue
+        url, body, ct, accept, auth = running[name].target(w, models[w.model])
+        out["half_peak"].append(X.half_peak(name, url, body, ct, accept, auth, peak["rps"], DURATION))
+    if not ONLY or "logstore" in ONLY:
+        out["logstore"] = X.logstore()
+    return out
 
 
 def _first_row(w, model):

@@ -1,6 +1,7 @@
 """Aggregates runs (medians over repeats), computes the ratios and renders BENCHMARKS.md's results."""
 import re
 
+import extras as X
 from common import median
 
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
@@ -168,9 +169,9 @@ def verdicts(agg, floors, infos, workloads, logging_flag_known):
     return out
 
 
-def render(meta, agg, floors, infos, workloads, servers_order, notes, logging_flag_known):
+def render(meta, agg, floors, infos, workloads, servers_order, notes, logging_flag_known, extras=None):
     smoke = meta["duration_s"] < 10 or meta["repeats"] < 3
-    v = verdicts(agg, floors, infos, workloads, logging_flag_known)
+    v = verdicts(agg, floors, infos, workloads, logging_flag_known) + X.verdicts(extras or {})
     behind = [t for ok, t in v if ok is False]
     met = [t for ok, t in v if ok]
     unknown = [t for ok, t in v if ok is None]
@@ -203,6 +204,7 @@ def render(meta, agg, floors, infos, workloads, servers_order, notes, logging_fl
               results_table(agg, servers_order, workloads), "",
               "### Compute floor (in-process ONNX Runtime, no HTTP, 1 intra-op thread like Joey's default)", "",
               compute_table(floors, agg, workloads), "",
+              *X.render(extras or {}),
               "### Start-up and memory", "", startup_table(infos, agg), "", END]
     return "\n".join(parts)
 

@@ -161,6 +161,8 @@ pub fn run_all(base: &Path, big_rows: usize, mut emit: impl FnMut(Value)) {
     emit(
         json!({"bench": "reopen", "rows_in_topic": big_rows, "ms": t.elapsed().as_secs_f64() * 1e3}),
     );
-    emit(read_newest(&store, big_rows as u64));
+    let mut after = read_newest(&store, big_rows as u64);
+    after["after_reopen"] = json!(true);
+    emit(after);
     store.shutdown();
 }
