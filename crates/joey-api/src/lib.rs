@@ -8,6 +8,7 @@ mod graphql;
 mod infer;
 mod keycloak;
 mod logs;
+mod metrics;
 mod stage;
 mod state;
 mod v1;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(logs::router())
         .merge(graphql::router())
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .fallback(error::not_found_route)

@@ -91,7 +91,10 @@ impl LogStore {
         let thread_shared = shared.clone();
         let handle = std::thread::Builder::new()
             .name("joey-logstore-writer".into())
-            .spawn(move || writer::run(thread_shared, rx, actives))
+            .spawn(move || {
+                lower_priority(thread_shared.cfg.writer_nice);
+                writer::run(thread_shared, rx, actives)
+            })
             .map_err(|e| io_err("spawning the writer thread", e))?;
         Ok(LogStore {
             inner: Arc::new(Inner {
@@ -222,5 +225,17 @@ impl LogStore {
     /// `retention_bytes_per_topic`. The active segment of a topic is never deleted.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionReport, LogError> {
         retention::enforce(&self.inner.shared, now_ms)
+    }
+}
+
+/// Sets the calling thread's nice value (Linux: nice is per thread). Failing is harmless: the
+/// writer then runs at the process's priority.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, nice) {
+        tracing::debug!(target: "joey_logstore", nice, error = %e, "could not lower the writer thread's priority");
     }
 }

@@ -235,6 +235,15 @@ fn compile(plan: &DeploymentPlan, slots: &[ModelSlot]) -> Result<Vec<CompiledSte
 }
 
 impl Deployments {
+    /// How many deployments are (starting, running, failed).
+    pub fn health_counts(&self) -> (usize, usize, usize) {
+        self.live.read().expect("lock").values().fold((0, 0, 0), |(s, r, e), l| match l.health() {
+            Health::Starting => (s + 1, r, e),
+            Health::Running => (s, r + 1, e),
+            Health::Error(_) => (s, r, e + 1),
+        })
+    }
+
     /// Live deployments of pipelines with this name (any workspace).
     pub fn by_pipeline_name(&self, pipeline: &str) -> Vec<Arc<LiveDeployment>> {
         self.live.read().expect("lock").values().filter(|l| l.pipeline_name == pipeline).cloned().collect()

@@ -110,6 +110,9 @@ pub struct ServeArgs {
     /// Log store: fsync every flush: true or false [default: true].
     #[arg(long, env = "JOEY_LOG_FSYNC")]
     pub log_fsync: Option<bool>,
+    /// Log store: nice value of the writer thread, 0-19 (0 = same priority as inference) [default: 10].
+    #[arg(long, env = "JOEY_LOG_WRITER_NICE", value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub log_writer_nice: Option<i32>,
     /// Log store: total disk budget in bytes; records are shed beyond it [default: unlimited].
     #[arg(long, env = "JOEY_LOG_DISK_BUDGET_BYTES")]
     pub log_disk_budget_bytes: Option<u64>,

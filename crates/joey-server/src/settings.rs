@@ -50,6 +50,8 @@ pub struct LogSettings {
     pub queue_capacity: usize,
     pub queue_max_bytes: u64,
     pub fsync: bool,
+    /// Nice value of the log writer thread (0-19).
+    pub writer_nice: i32,
     pub disk_budget_bytes: Option<u64>,
     pub retention_hours: Option<u64>,
     pub retention_bytes_per_topic: Option<u64>,
@@ -99,6 +101,7 @@ fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
         log_queue_capacity: a.log_queue_capacity.or(f.log_queue_capacity),
         log_queue_max_bytes: a.log_queue_max_bytes.or(f.log_queue_max_bytes),
         log_fsync: a.log_fsync.or(f.log_fsync),
+        log_writer_nice: a.log_writer_nice.or(f.log_writer_nice),
         log_disk_budget_bytes: a.log_disk_budget_bytes.or(f.log_disk_budget_bytes),
         log_retention_hours: a.log_retention_hours.or(f.log_retention_hours),
         log_retention_bytes_per_topic: a.log_retention_bytes_per_topic.or(f.log_retention_bytes_per_topic),
@@ -149,6 +152,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
             queue_capacity: a.log_queue_capacity.unwrap_or(1_000_000).max(1),
             queue_max_bytes: a.log_queue_max_bytes.unwrap_or(64 * 1024 * 1024).max(1),
             fsync: a.log_fsync.unwrap_or(true),
+            writer_nice: a.log_writer_nice.unwrap_or(10),
             disk_budget_bytes: a.log_disk_budget_bytes,
             retention_hours: a.log_retention_hours,
             retention_bytes_per_topic: a.log_retention_bytes_per_topic,
@@ -204,6 +208,9 @@ fn validate(s: &Settings) -> anyhow::Result<()> {
     }
     if !["text", "json"].contains(&s.log_format.as_str()) {
         bail!("log_format must be text or json");
+    }
+    if !(0..=19).contains(&s.logs.writer_nice) {
+        bail!("log_writer_nice must be between 0 and 19, not {}", s.logs.writer_nice);
     }
     if s.admin_password.as_ref().is_some_and(|p| p.len() < 8) {
         bail!("JOEY_ADMIN_PASSWORD must be at least 8 characters");

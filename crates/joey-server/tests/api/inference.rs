@@ -256,3 +256,44 @@ async fn a_multi_input_model_takes_one_column_per_input() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "input_2 is missing: {body}");
     assert!(body["error"].as_str().unwrap().contains("input_2"), "{body}");
 }
+
+fn metric_value(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+async fn metrics_text(app: &TestApp) -> String {
+    let resp = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    resp.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_logged_and_shed_inference_records() {
+    // A queue of 2 records: a burst of 3-row requests sheds whatever does not fit.
+    let app = spawn_app_with(|a| {
+        a.log_queue_capacity = Some(2);
+        a.log_flush_interval_ms = Some(60_000);
+    })
+    .await;
+    let before = metrics_text(&app).await;
+    assert_eq!(metric_value(&before, "joey_log_rows_appended_total"), 0);
+    let (t, dep) = ccfraud(&app).await;
+    assert_eq!(metric_value(&metrics_text(&app).await, "joey_deployments{state=\"running\"}"), 1);
+    let rows = json!([{"tensor": ccfraud_row(0.0)}, {"tensor": ccfraud_row(1.0)}, {"tensor": ccfraud_row(2.0)}]);
+    for _ in 0..3 {
+        let (status, body) = app.infer_json(&dep.url, &t.token, &rows, "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let text = metrics_text(&app).await;
+    let appended = metric_value(&text, "joey_log_rows_appended_total");
+    let dropped = metric_value(&text, "joey_log_rows_dropped_total");
+    assert_eq!(appended + dropped, 9, "{text}");
+    assert!(dropped >= 6, "a 2-record queue keeps at most one 3-row request until the flush: {text}");
+    assert!(!text.contains(&t.token), "no secrets in metrics");
+}
