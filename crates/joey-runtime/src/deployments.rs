@@ -81,11 +81,19 @@ pub struct Deployments {
     engine: Engine,
     live: Arc<RwLock<HashMap<i64, Arc<LiveDeployment>>>>,
     start_delay: std::time::Duration,
+    auto_batching: bool,
 }
 
 impl Deployments {
     pub fn new(engine: Engine) -> Self {
-        Self { engine, live: Arc::new(RwLock::new(HashMap::new())), start_delay: std::time::Duration::ZERO }
+        Self { engine, live: Arc::new(RwLock::new(HashMap::new())), start_delay: std::time::Duration::ZERO, auto_batching: true }
+    }
+
+    /// Whether models without a `dynamic_batching_config` get adaptive batching when they can
+    /// take batches (see [`auto_batchable`]); on by default.
+    pub fn with_auto_batching(mut self, on: bool) -> Self {
+        self.auto_batching = on;
+        self
     }
 
     /// Keeps every deployment `Starting` for at least `delay` before its models load: a test
@@ -175,7 +183,8 @@ impl Deployments {
         let mut slots = slots;
         for (slot, m) in slots.iter_mut().zip(&plan.models) {
             let batching = joey_core::model::DynamicBatching::parse(m.config.dynamic_batching.as_ref()).map_err(|e| format!("model '{}': {e}", m.reference.name))?;
-            if let Some(cfg) = batching.map(BatchingConfig::from) {
+            let auto = self.auto_batching && auto_batchable(m.config.batch_config.as_deref(), slot.replicas[0].signature());
+            if let Some(cfg) = batching.map(BatchingConfig::from).or(auto.then(BatchingConfig::adaptive)) {
                 slot.batchers = slot.replicas.iter().map(|r| Batcher::spawn(self.engine.clone(), r.clone(), cfg)).collect();
             }
         }
@@ -232,6 +241,14 @@ fn compile(plan: &DeploymentPlan, slots: &[ModelSlot]) -> Result<Vec<CompiledSte
             })
         })
         .collect()
+}
+
+/// Whether Joey may batch a model on its own: its config does not say `batch_config: "single"`
+/// and every input and output has a free leading (batch) dimension, so rows are independent as
+/// far as the model declares. Batched results are still checked to have one row per input row.
+pub fn auto_batchable(batch_config: Option<&str>, sig: &joey_engine::ModelSignature) -> bool {
+    let free_batch = |t: &joey_engine::TensorSpec| t.shape.first().is_some_and(|d| d.is_none_or(|d| d < 0));
+    batch_config != Some("single") && sig.inputs.iter().chain(&sig.outputs).all(free_batch)
 }
 
 impl Deployments {

@@ -50,7 +50,7 @@ fn dense_1(b: &RecordBatch) -> Vec<f32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_share_runs_and_get_their_own_rows() {
     let (engine, model) = engine_and_model();
-    let cfg = BatchingConfig { max_delay: Duration::from_millis(50), target_rows: 8, limit_rows: 8 };
+    let cfg = BatchingConfig { max_delay: Duration::from_millis(50), target_rows: 8, limit_rows: 8, adaptive: false };
     let batcher = Arc::new(Batcher::spawn(engine.clone(), model.clone(), cfg));
     // Callers send 1 to 3 rows each; 16 callers, 32 rows.
     let requests: Vec<Vec<Vec<f32>>> = (0..16).map(|c| (0..1 + c % 3).map(|r| row(c * 10 + r)).collect()).collect();
@@ -86,7 +86,7 @@ async fn concurrent_callers_share_runs_and_get_their_own_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_request_fails_alone_and_large_requests_skip_the_wait() {
     let (engine, model) = engine_and_model();
-    let cfg = BatchingConfig { max_delay: Duration::from_millis(200), target_rows: 4, limit_rows: 64 };
+    let cfg = BatchingConfig { max_delay: Duration::from_millis(200), target_rows: 4, limit_rows: 64, adaptive: false };
     let batcher = Arc::new(Batcher::spawn(engine.clone(), model.clone(), cfg));
     let good: Vec<RecordBatch> = (0..3).map(|i| rows(&[row(i)])).collect();
     let bad = rows(&[vec![0.5; 28]]); // same columns, wrong width: the joined batch fails
@@ -129,4 +129,44 @@ async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
         out.push(t.await.unwrap());
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_batching_gathers_while_the_model_is_busy_and_never_waits_on_a_timer() {
+    let (engine, model) = engine_and_model();
+    assert!(joey_runtime::deployments::auto_batchable(None, model.signature()), "tiny_ccfraud has a free batch dimension");
+    assert!(!joey_runtime::deployments::auto_batchable(Some("single"), model.signature()));
+    let batcher = Arc::new(Batcher::spawn(engine.clone(), model.clone(), BatchingConfig::adaptive()));
+    let requests: Vec<Vec<Vec<f32>>> = (0..24).map(|c| (0..1 + c % 2).map(|r| row(c * 7 + r)).collect()).collect();
+    let mut expected = Vec::new();
+    for r in &requests {
+        expected.push(dense_1(&engine.run(model.clone(), rows(r)).await.unwrap().batch));
+    }
+    // Keep the model busy with a large request so the small ones arrive while it runs.
+    let big = rows(&(0..200_000).map(|i| row(i % 50)).collect::<Vec<_>>());
+    let hold = {
+        let (b, e, m) = (batcher.clone(), engine.clone(), model.clone());
+        tokio::spawn(async move { b.run(&e, &m, big).await })
+    };
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let tasks: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            let (b, e, m, batch) = (batcher.clone(), engine.clone(), model.clone(), rows(r));
+            tokio::spawn(async move { b.run(&e, &m, batch).await })
+        })
+        .collect();
+    for (task, want) in tasks.into_iter().zip(&expected) {
+        assert_close(&dense_1(&task.await.unwrap().expect("batched run")), want);
+    }
+    assert_eq!(hold.await.unwrap().expect("the large request").num_rows(), 200_000);
+    let runs = batcher.runs.load(Ordering::Relaxed);
+    assert!(runs < 20, "24 callers arriving while the model was busy took {runs} runs: nothing was batched");
+
+    // Once idle, two callers in a row each get their answer at once (no timer to wait out).
+    for i in 0..2 {
+        let started = std::time::Instant::now();
+        assert_eq!(batcher.run(&engine, &model, rows(&[row(i)])).await.unwrap().num_rows(), 1);
+        assert!(started.elapsed() < Duration::from_millis(50), "waited {:?}", started.elapsed());
+    }
 }

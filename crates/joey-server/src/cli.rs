@@ -126,6 +126,11 @@ pub struct ServeArgs {
     /// own `.ort` environment (made by scripts/install-ort.sh) next to the working dir or the binary.
     #[arg(long, env = "JOEY_ORT_LIBRARY")]
     pub ort_library: Option<PathBuf>,
+    /// Batch concurrent requests to models without a dynamic_batching_config when the model takes
+    /// batches (free leading dimension, batch_config not "single"): requests that arrive while
+    /// the model is busy run together as soon as it is free; nobody waits on a timer. true or false [default: true].
+    #[arg(long, env = "JOEY_AUTO_BATCHING")]
+    pub auto_batching: Option<bool>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "JOEY_LOG_FORMAT")]
     pub log_format: Option<String>,

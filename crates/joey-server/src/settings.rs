@@ -28,6 +28,8 @@ pub struct Settings {
     pub ort_library: Option<PathBuf>,
     pub infer_body_limit: usize,
     pub logs: LogSettings,
+    /// Adaptive batching of models without a batching config.
+    pub auto_batching: bool,
     /// Test knob (hidden flag): deployments stay `Starting` at least this long.
     pub test_deploy_delay_ms: u64,
 }
@@ -94,6 +96,7 @@ fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
         s3_region: a.s3_region.or(f.s3_region),
         ort_library: a.ort_library.or(f.ort_library),
         test_deploy_delay_ms: a.test_deploy_delay_ms.or(f.test_deploy_delay_ms),
+        auto_batching: a.auto_batching.or(f.auto_batching),
         infer_body_limit: a.infer_body_limit.or(f.infer_body_limit),
         inference_logging: a.inference_logging.or(f.inference_logging),
         log_flush_interval_ms: a.log_flush_interval_ms.or(f.log_flush_interval_ms),
@@ -158,6 +161,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
             retention_bytes_per_topic: a.log_retention_bytes_per_topic,
         },
         test_deploy_delay_ms: a.test_deploy_delay_ms.unwrap_or(0),
+        auto_batching: a.auto_batching.unwrap_or(true),
     };
     validate(&s)?;
     Ok(s)

@@ -64,7 +64,7 @@ impl Application {
         };
         resume_loads(&platform).await?;
         let logs = open_logs(&settings)?;
-        let deployments = joey_runtime::Deployments::new(engine.clone()).with_start_delay(std::time::Duration::from_millis(settings.test_deploy_delay_ms));
+        let deployments = joey_runtime::Deployments::new(engine.clone()).with_start_delay(std::time::Duration::from_millis(settings.test_deploy_delay_ms)).with_auto_batching(settings.auto_batching);
         restore_deployments(&platform, &deployments).await?;
         let state = AppState::new(Shared { platform, tokens, config: Arc::new(config), deployments, logs });
         let router = joey_api::router(state.clone());

@@ -24,13 +24,28 @@ pub struct BatchingConfig {
     pub max_delay: Duration,
     pub target_rows: usize,
     pub limit_rows: usize,
+    /// Joey's own batching of models without a config: no timer; a batch gathers only while the
+    /// previous one still runs and starts as soon as the model is free (see [`BatchingConfig::adaptive`]).
+    pub adaptive: bool,
 }
 
 impl From<joey_core::model::DynamicBatching> for BatchingConfig {
     fn from(d: joey_core::model::DynamicBatching) -> Self {
-        Self { max_delay: Duration::from_millis(d.max_delay_ms), target_rows: d.target_rows, limit_rows: d.limit_rows }
+        Self { max_delay: Duration::from_millis(d.max_delay_ms), target_rows: d.target_rows, limit_rows: d.limit_rows, adaptive: false }
     }
 }
+
+impl BatchingConfig {
+    /// Batching that never makes a request wait for company: requests that arrive while this
+    /// replica's previous batch is still running gather (up to `ADAPTIVE_TARGET_ROWS` rows) and
+    /// run together as soon as it finishes. Under light load every request runs at once, alone.
+    pub fn adaptive() -> Self {
+        Self { max_delay: Duration::ZERO, target_rows: ADAPTIVE_TARGET_ROWS, limit_rows: ADAPTIVE_TARGET_ROWS, adaptive: true }
+    }
+}
+
+/// Largest batch adaptive batching gathers (rows).
+pub const ADAPTIVE_TARGET_ROWS: usize = 32;
 
 struct Job {
     batch: RecordBatch,
@@ -41,6 +56,8 @@ struct Job {
 pub struct Batcher {
     tx: mpsc::Sender<Job>,
     target_rows: usize,
+    /// Adaptive mode: held by whatever runs on the model (a lone caller or a batch).
+    free: Option<Arc<tokio::sync::Semaphore>>,
     /// Callers between entering `run` and getting their answer.
     busy: AtomicUsize,
     /// Model runs made (a batch of several requests counts once).
@@ -61,8 +78,12 @@ impl Batcher {
     pub fn spawn(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig) -> Self {
         let (tx, rx) = mpsc::channel(4096);
         let runs = Arc::new(AtomicU64::new(0));
-        tokio::spawn(gather(engine, model, cfg, rx, runs.clone()));
-        Self { tx, target_rows: cfg.target_rows, busy: AtomicUsize::new(0), runs }
+        let free = cfg.adaptive.then(|| Arc::new(tokio::sync::Semaphore::new(1)));
+        match free.clone() {
+            Some(free) => tokio::spawn(gather_adaptive(engine, model, cfg, rx, runs.clone(), free)),
+            None => tokio::spawn(gather(engine, model, cfg, rx, runs.clone())),
+        };
+        Self { tx, target_rows: cfg.target_rows, free, busy: AtomicUsize::new(0), runs }
     }
 
     /// Runs `batch` (already mapped to the model's inputs), batched with other callers' requests.
@@ -71,9 +92,17 @@ impl Batcher {
     pub async fn run(&self, engine: &Engine, model: &Arc<LoadedModel>, batch: RecordBatch) -> Result<RecordBatch, EngineError> {
         let alone = self.busy.fetch_add(1, Ordering::AcqRel) == 0;
         let _busy = Busy(&self.busy);
+        // Adaptive: the model is free (nothing running, no batch waiting for it) = run now.
+        let model_free = self.free.as_ref().and_then(|f| f.clone().try_acquire_owned().ok());
+        let alone = match &self.free {
+            Some(_) => model_free.is_some(),
+            None => alone,
+        };
         if alone || batch.num_rows() >= self.target_rows {
             self.runs.fetch_add(1, Ordering::Relaxed);
-            return engine.run(model.clone(), batch).await.map(|o| o.batch);
+            let out = engine.run(model.clone(), batch).await.map(|o| o.batch);
+            drop(model_free);
+            return out;
         }
         let (reply, answer) = oneshot::channel();
         self.tx.send(Job { batch, reply }).await.map_err(|_| EngineError::Runtime("the model's batcher has stopped".into()))?;
@@ -116,6 +145,64 @@ async fn gather(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mu
         // Run while the next batch gathers; the engine's session pool bounds what runs at once.
         tokio::spawn(run_jobs(engine.clone(), model.clone(), jobs, runs.clone()));
     }
+}
+
+/// One run at a time per replica (a lone caller or a batch holds `free`): requests that arrive
+/// while it runs gather; when it ends, what gathered runs at once (no timer, so a request never
+/// waits for others that may not come).
+async fn gather_adaptive(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mut rx: mpsc::Receiver<Job>, runs: Arc<AtomicU64>, free: Arc<tokio::sync::Semaphore>) {
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match rx.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut rows = first.batch.num_rows();
+        let mut jobs = vec![first];
+        let mut closed = false;
+        let permit = loop {
+            if rows >= cfg.target_rows || closed || carried.is_some() {
+                break free.clone().acquire_owned().await;
+            }
+            tokio::select! {
+                biased;
+                permit = free.clone().acquire_owned() => break permit,
+                job = rx.recv() => match job {
+                    Some(job) if fits(&jobs, rows, &job, cfg) => {
+                        rows += job.batch.num_rows();
+                        jobs.push(job);
+                    }
+                    Some(job) => carried = Some(job),
+                    None => closed = true,
+                },
+            }
+        };
+        let Ok(permit) = permit else { return };
+        // What queued while the permit was being taken joins too.
+        while rows < cfg.target_rows && carried.is_none() {
+            match rx.try_recv() {
+                Ok(job) if fits(&jobs, rows, &job, cfg) => {
+                    rows += job.batch.num_rows();
+                    jobs.push(job);
+                }
+                Ok(job) => carried = Some(job),
+                Err(_) => break,
+            }
+        }
+        let (engine, model, runs) = (engine.clone(), model.clone(), runs.clone());
+        tokio::spawn(async move {
+            run_jobs(engine, model, jobs, runs).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Whether `job` can join `jobs` (same columns, within the row limit).
+fn fits(jobs: &[Job], rows: usize, job: &Job, cfg: BatchingConfig) -> bool {
+    job.batch.schema() == jobs[0].batch.schema() && rows + job.batch.num_rows() <= cfg.limit_rows
 }
 
 async fn run_jobs(engine: Engine, model: Arc<LoadedModel>, jobs: Vec<Job>, runs: Arc<AtomicU64>) {

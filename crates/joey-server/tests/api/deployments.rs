@@ -331,3 +331,28 @@ async fn invalid_deploy_requests_are_rejected_without_deploying() {
     assert_eq!(status, StatusCode::OK, "undeploy by pipeline id");
     assert_eq!(app.deployment_status(&t.token, &dep.name_id).await.0, StatusCode::NOT_FOUND);
 }
+
+/// Without a batching config, concurrent callers of a batchable model (tiny_ccfraud has a free
+/// batch dimension) are batched adaptively; each still gets exactly its own rows. The same holds
+/// with auto batching off.
+#[tokio::test]
+async fn concurrent_callers_get_their_own_rows_with_auto_batching_on_and_off() {
+    for auto in [true, false] {
+        let app = spawn_app_with(|a| a.auto_batching = Some(auto)).await;
+        let t = app.tenant("alice@example.com").await;
+        let (_, m) = app.ready_model(&t, "ccfraud", "tiny_ccfraud.onnx").await;
+        let dep = app.deploy_pipeline(&t, "auto", json!([model_step(&[&m])]), json!({})).await;
+        let rows: Vec<Vec<f64>> = (0..40).map(|i| ccfraud_row(i as f64 / 9.0)).collect();
+        let bodies: Vec<Value> = rows.iter().enumerate().map(|(i, r)| if i % 4 == 0 { json!([{"tensor": r}, {"tensor": ccfraud_row(0.5)}]) } else { json!([{"tensor": r}]) }).collect();
+        let answers = futures::future::join_all(bodies.iter().map(|b| app.infer_json(&dep.url, &t.token, b, ""))).await;
+        for (i, ((code, out), row)) in answers.iter().zip(&rows).enumerate() {
+            assert_eq!(*code, StatusCode::OK, "{out}");
+            let got = out.as_array().unwrap_or_else(|| panic!("rows: {out}"));
+            assert_eq!(got.len(), if i % 4 == 0 { 2 } else { 1 }, "auto={auto}: caller {i} gets its own rows: {out}");
+            assert_close(&got[0]["out"]["dense_1"], &[ccfraud_expected(row)], 1e-5);
+            if got.len() == 2 {
+                assert_close(&got[1]["out"]["dense_1"], &[ccfraud_expected(&ccfraud_row(0.5))], 1e-5);
+            }
+        }
+    }
+}
