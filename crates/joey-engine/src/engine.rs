@@ -27,6 +27,9 @@ pub struct EngineConfig {
     pub sessions_per_model: usize,
     /// Dedicated threads for calls that do not run inline.
     pub blocking_threads: usize,
+    /// Load the library on first use (`inspect` or `load`) instead of in [`Engine::new`], which
+    /// then only locates it: a server with no model yet does not carry ONNX Runtime (~12 MiB RSS).
+    pub lazy: bool,
 }
 
 impl Default for EngineConfig {
@@ -36,6 +39,7 @@ impl Default for EngineConfig {
             default_intra_threads: 1,
             sessions_per_model: 2,
             blocking_threads: 2,
+            lazy: false,
         }
     }
 }
@@ -50,7 +54,8 @@ pub struct LoadOptions {
 type Slot = Arc<Mutex<Option<Arc<LoadedModel>>>>;
 
 struct Inner {
-    runtime: Arc<Runtime>,
+    library: PathBuf,
+    runtime: std::sync::OnceLock<Arc<Runtime>>,
     config: EngineConfig,
     pool: WorkerPool,
     cache: Mutex<HashMap<String, Slot>>,
@@ -65,7 +70,8 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("library", &self.inner.runtime.path)
+            .field("library", &self.inner.library)
+            .field("loaded", &self.inner.runtime.get().is_some())
             .field("config", &self.inner.config)
             .field("worker_threads", &self.inner.pool.threads())
             .finish_non_exhaustive()
@@ -80,11 +86,15 @@ impl Engine {
     /// Locate and initialize ONNX Runtime (once per process; later engines reuse it) and start the
     /// worker threads.
     pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
-        let path = locate_library(cfg.library.as_deref())?;
-        let runtime = runtime::init(&path)?;
+        let library = locate_library(cfg.library.as_deref())?;
+        let runtime = std::sync::OnceLock::new();
+        if !cfg.lazy {
+            let _ = runtime.set(runtime::init(&library)?);
+        }
         let pool = WorkerPool::new(cfg.blocking_threads)?;
         Ok(Engine {
             inner: Arc::new(Inner {
+                library,
                 runtime,
                 config: cfg,
                 pool,
@@ -93,9 +103,23 @@ impl Engine {
         })
     }
 
-    /// The ONNX Runtime library in use.
+    /// The ONNX Runtime library in use (or to be loaded on first use).
     pub fn library_path(&self) -> &Path {
-        &self.inner.runtime.path
+        &self.inner.library
+    }
+
+    /// Whether the library is loaded (always after `new` unless [`EngineConfig::lazy`]).
+    pub fn is_loaded(&self) -> bool {
+        self.inner.runtime.get().is_some()
+    }
+
+    /// The process's runtime, loading it now if this engine is lazy and has not yet.
+    fn runtime(&self) -> Result<Arc<Runtime>, EngineError> {
+        if let Some(rt) = self.inner.runtime.get() {
+            return Ok(rt.clone());
+        }
+        let rt = runtime::init(&self.inner.library)?;
+        Ok(self.inner.runtime.get_or_init(|| rt).clone())
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -104,7 +128,7 @@ impl Engine {
 
     /// Open a model file and read its inputs and outputs (nothing is cached).
     pub fn inspect(&self, model_file: &Path) -> Result<ModelSignature, EngineError> {
-        let session = open_session(&self.inner.runtime, model_file, 1)?;
+        let session = open_session(&*self.runtime()?, model_file, 1)?;
         signature_of(&session)
     }
 
@@ -130,7 +154,7 @@ impl Engine {
             .unwrap_or(cfg.default_intra_threads)
             .max(1);
         let model = Arc::new(LoadedModel::load(
-            &self.inner.runtime,
+            &*self.runtime()?,
             sha,
             model_file,
             intra,

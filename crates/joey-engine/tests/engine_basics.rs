@@ -271,3 +271,19 @@ fn cache_returns_the_same_arc_until_evicted() {
     e.evict("sha-cache");
     e.evict("never-loaded");
 }
+
+#[test]
+fn a_lazy_engine_only_locates_the_library_until_a_model_needs_it() {
+    let _loaded = engine(); // whatever other tests did, the process runtime exists from here on
+    let lazy = Engine::new(EngineConfig { lazy: true, ..EngineConfig::default() }).expect("lazy engine");
+    assert!(!lazy.is_loaded(), "nothing loaded before the first model");
+    let m = lazy.load("lazy-ccfraud", &fixture("tiny_ccfraud.onnx"), LoadOptions::default()).expect("loads on first use");
+    assert!(lazy.is_loaded());
+    assert_eq!(m.signature().inputs.len(), 1);
+
+    // A lazy engine pointed at a file that is not the library fails at first use, not at `new`.
+    let bad = Engine::new(EngineConfig { library: Some(fixture("corrupt.onnx")), lazy: true, ..EngineConfig::default() }).expect("only located");
+    let err = bad.inspect(&fixture("tiny_ccfraud.onnx")).unwrap_err();
+    assert!(matches!(err, EngineError::LibraryLoad(_)), "{err:?}");
+    assert!(!bad.is_loaded());
+}

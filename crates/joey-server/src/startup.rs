@@ -27,9 +27,11 @@ impl Application {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
         let store = SqlStore::connect(&settings.database_url).await.context("opening the metadata store")?;
-        let engine = joey_engine::Engine::new(joey_engine::EngineConfig { library: settings.ort_library.clone(), ..Default::default() })
+        // The library is located now and loaded on first model use (upload check or deploy), so
+        // a server without models does not carry it.
+        let engine = joey_engine::Engine::new(joey_engine::EngineConfig { library: settings.ort_library.clone(), lazy: true, ..Default::default() })
             .context("ONNX Runtime is not available (run scripts/install-ort.sh, or pass --ort-library)")?;
-        tracing::info!(library = %engine.library_path().display(), "ONNX Runtime loaded");
+        tracing::info!(library = %engine.library_path().display(), "ONNX Runtime found; it loads on first model use");
         let artifacts = open_artifacts(&settings).await?;
         let platform = Platform::new(Ports {
             store: Arc::new(store),
