@@ -28,7 +28,7 @@ use crate::{keycloak, v1, AppState};
         crate::infer::infer, crate::infer::infer_short, crate::infer::infer_edge,
         keycloak::admin::find, keycloak::admin::read, keycloak::admin::replace,
         crate::graphql::graphql,
-        crate::logs::partitions, crate::logs::records, crate::logs::get_logs,
+        crate::logs::partitions, crate::logs::records, crate::logs::get_logs, crate::metrics::metrics,
     ),
     tags((name = "user"), (name = "model"), (name = "pipelines"), (name = "inference"), (name = "admin"), (name = "plateau"), (name = "logs"), (name = "workspace"), (name = "misc"), (name = "auth", description = "Keycloak-compatible realm `master`"))
 )]

@@ -13,6 +13,7 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
 }
 
 /// The inference log store's counters and the deployments' states.
+#[utoipa::path(get, path = "/metrics", tag = "misc", responses((status = 200, description = "Prometheus text exposition (version 0.0.4): joey_log_rows_appended_total, joey_log_rows_flushed_total, joey_log_rows_dropped_total, joey_log_bytes_on_disk, joey_deployments{state}", content_type = "text/plain")))]
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let logs = s.logs.stats();
     let (starting, running, failed) = s.deployments.health_counts();

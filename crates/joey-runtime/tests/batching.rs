@@ -60,25 +60,7 @@ async fn concurrent_callers_share_runs_and_get_their_own_rows() {
     }
     // Callers only batch when others are in flight (a caller alone runs at once): keep a large
     // request (past the inline limit, so it runs on the engine's threads) in flight meanwhile.
-    let big = rows(&(0..200_000).map(|i| row(i % 50)).collect::<Vec<_>>());
-    let hold = {
-        let (b, e, m) = (batcher.clone(), engine.clone(), model.clone());
-        tokio::spawn(async move { b.run(&e, &m, big).await })
-    };
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    let tasks: Vec<_> = requests
-        .iter()
-        .map(|r| {
-            let (b, e, m, batch) = (batcher.clone(), engine.clone(), model.clone(), rows(r));
-            tokio::spawn(async move { b.run(&e, &m, batch).await })
-        })
-        .collect();
-    for (task, want) in tasks.into_iter().zip(&expected) {
-        let got = task.await.unwrap().expect("batched run");
-        assert_close(&dense_1(&got), want);
-    }
-    let runs = batcher.runs.load(Ordering::Relaxed);
-    assert_eq!(hold.await.unwrap().expect("the large request").num_rows(), 200_000);
+    let runs = callers_while_busy(&engine, &model, &batcher, &requests, &expected).await;
     assert!(runs < 17, "16 concurrent callers and one large request took {runs} model runs: nothing was batched");
     assert!(runs >= 5, "the large request plus 32 rows with at most 8 rows per run need at least 5 runs, saw {runs}");
 }
@@ -115,6 +97,30 @@ async fn a_bad_request_fails_alone_and_large_requests_skip_the_wait() {
     assert!(started.elapsed() < Duration::from_millis(150), "a lone caller waited {:?}", started.elapsed());
 }
 
+/// Starts a 200k-row request, then every request of `requests` concurrently while it runs; checks
+/// each caller got `expected` (its own rows) and the large request its 200k rows. Returns the
+/// model runs the batcher made.
+async fn callers_while_busy(engine: &Engine, model: &Arc<LoadedModel>, batcher: &Arc<Batcher>, requests: &[Vec<Vec<f32>>], expected: &[Vec<f32>]) -> u64 {
+    let big = rows(&(0..200_000).map(|i| row(i % 50)).collect::<Vec<_>>());
+    let hold = {
+        let (b, e, m) = (batcher.clone(), engine.clone(), model.clone());
+        tokio::spawn(async move { b.run(&e, &m, big).await })
+    };
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let tasks: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            let (b, e, m, batch) = (batcher.clone(), engine.clone(), model.clone(), rows(r));
+            tokio::spawn(async move { b.run(&e, &m, batch).await })
+        })
+        .collect();
+    for (task, want) in tasks.into_iter().zip(expected) {
+        assert_close(&dense_1(&task.await.unwrap().expect("batched run")), want);
+    }
+    assert_eq!(hold.await.unwrap().expect("the large request").num_rows(), 200_000);
+    batcher.runs.load(Ordering::Relaxed)
+}
+
 /// Each caller's rows, in order (a batched GEMM may differ from a lone one in the last bits).
 fn assert_close(got: &[f32], want: &[f32]) {
     assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
@@ -143,24 +149,7 @@ async fn adaptive_batching_gathers_while_the_model_is_busy_and_never_waits_on_a_
         expected.push(dense_1(&engine.run(model.clone(), rows(r)).await.unwrap().batch));
     }
     // Keep the model busy with a large request so the small ones arrive while it runs.
-    let big = rows(&(0..200_000).map(|i| row(i % 50)).collect::<Vec<_>>());
-    let hold = {
-        let (b, e, m) = (batcher.clone(), engine.clone(), model.clone());
-        tokio::spawn(async move { b.run(&e, &m, big).await })
-    };
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    let tasks: Vec<_> = requests
-        .iter()
-        .map(|r| {
-            let (b, e, m, batch) = (batcher.clone(), engine.clone(), model.clone(), rows(r));
-            tokio::spawn(async move { b.run(&e, &m, batch).await })
-        })
-        .collect();
-    for (task, want) in tasks.into_iter().zip(&expected) {
-        assert_close(&dense_1(&task.await.unwrap().expect("batched run")), want);
-    }
-    assert_eq!(hold.await.unwrap().expect("the large request").num_rows(), 200_000);
-    let runs = batcher.runs.load(Ordering::Relaxed);
+    let runs = callers_while_busy(&engine, &model, &batcher, &requests, &expected).await;
     assert!(runs < 20, "24 callers arriving while the model was busy took {runs} runs: nothing was batched");
 
     // Once idle, two callers in a row each get their answer at once (no timer to wait out).

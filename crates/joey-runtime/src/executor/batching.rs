@@ -113,13 +113,7 @@ impl Batcher {
 async fn gather(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mut rx: mpsc::Receiver<Job>, runs: Arc<AtomicU64>) {
     let mut carried: Option<Job> = None;
     loop {
-        let first = match carried.take() {
-            Some(job) => job,
-            None => match rx.recv().await {
-                Some(job) => job,
-                None => return,
-            },
-        };
+        let Some(first) = next_job(&mut carried, &mut rx).await else { return };
         let deadline = tokio::time::Instant::now() + cfg.max_delay;
         let mut rows = first.batch.num_rows();
         let mut jobs = vec![first];
@@ -132,7 +126,7 @@ async fn gather(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mu
             };
             match next {
                 Ok(Some(job)) => {
-                    if job.batch.schema() != jobs[0].batch.schema() || rows + job.batch.num_rows() > cfg.limit_rows {
+                    if !fits(&jobs, rows, &job, cfg) {
                         carried = Some(job);
                         break;
                     }
@@ -153,13 +147,7 @@ async fn gather(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mu
 async fn gather_adaptive(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingConfig, mut rx: mpsc::Receiver<Job>, runs: Arc<AtomicU64>, free: Arc<tokio::sync::Semaphore>) {
     let mut carried: Option<Job> = None;
     loop {
-        let first = match carried.take() {
-            Some(job) => job,
-            None => match rx.recv().await {
-                Some(job) => job,
-                None => return,
-            },
-        };
+        let Some(first) = next_job(&mut carried, &mut rx).await else { return };
         let mut rows = first.batch.num_rows();
         let mut jobs = vec![first];
         let mut closed = false;
@@ -197,6 +185,14 @@ async fn gather_adaptive(engine: Engine, model: Arc<LoadedModel>, cfg: BatchingC
             run_jobs(engine, model, jobs, runs).await;
             drop(permit);
         });
+    }
+}
+
+/// The job carried over from the last batch, else the next one queued (`None`: the batcher is gone).
+async fn next_job(carried: &mut Option<Job>, rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
+    match carried.take() {
+        Some(job) => Some(job),
+        None => rx.recv().await,
     }
 }
 

@@ -15,6 +15,7 @@ async fn the_openapi_document_lists_every_route() {
     let paths = doc["paths"].as_object().expect("paths");
     let want = [
         ("/v1/api/config", "get"),
+        ("/metrics", "get"),
         ("/v1/api/features/list", "post"),
         ("/v1/api/users/query", "post"),
         ("/v1/api/users/invite", "post"),
