@@ -67,6 +67,7 @@
 //! * When a full page is followed by a row of another schema, the status is `SchemaChange`
 //!   (a client that starts a new file on a schema change does so).
 
+mod encoding;
 mod index;
 mod read;
 mod recover;

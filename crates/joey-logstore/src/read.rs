@@ -8,6 +8,7 @@ use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
+use crate::encoding::{plain_schema, to_plain};
 use crate::index::IdxRecord;
 use crate::segment::read_batch;
 use crate::state::{seg_file, time_column, validate_topic, SegmentInfo, Shared};
@@ -112,7 +113,7 @@ impl<'q> PageBuilder<'q> {
             Order::Desc => e.first_row + u64::from(i) + 1,
         };
         match &self.schema {
-            Some(s) if !(Arc::ptr_eq(s, schema) || **s == **schema) => {
+            Some(s) if !(Arc::ptr_eq(s, schema) || **s == **schema || plain_schema(s) == plain_schema(schema)) => {
                 return self.stop(PageStatus::SchemaChange, cursor_at(first));
             }
             Some(_) => {}
@@ -143,7 +144,10 @@ impl<'q> PageBuilder<'q> {
                 Err(err) => return ControlFlow::Break(Err(LogError::Corrupt(err.to_string()))),
             }
         };
-        self.pieces.push(piece);
+        match to_plain(&piece) {
+            Ok(p) => self.pieces.push(p),
+            Err(err) => return ControlFlow::Break(Err(LogError::Corrupt(err.to_string()))),
+        }
         self.rows += k;
         self.bytes = self.bytes.saturating_add(k.saturating_mul(row_bytes));
         if k < matches.len() {
@@ -161,17 +165,10 @@ impl<'q> PageBuilder<'q> {
         let batch = match (&self.schema, self.pieces.len()) {
             (_, 0) | (None, _) => None,
             (Some(_), 1) => self.pieces.into_iter().next(),
-            (Some(s), _) => Some(
-                concat_batches(s, &self.pieces).map_err(|e| LogError::Corrupt(e.to_string()))?,
-            ),
-        };
-        // Pieces keep the decoded schema; present the segment's (identical) schema.
-        let batch = match (batch, &self.schema) {
-            (Some(b), Some(s)) if !Arc::ptr_eq(b.schema_ref(), s) => Some(
-                RecordBatch::try_new(s.clone(), b.columns().to_vec())
+            (Some(_), _) => Some(
+                concat_batches(self.pieces[0].schema_ref(), &self.pieces)
                     .map_err(|e| LogError::Corrupt(e.to_string()))?,
             ),
-            (b, _) => b,
         };
         Ok(Page {
             batch,

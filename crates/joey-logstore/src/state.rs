@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use arrow::array::{Array, AsArray, Int64Array};
 use arrow::buffer::Buffer;
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use crate::index::IdxRecord;
@@ -169,12 +169,23 @@ pub(crate) fn track_partitions(batch: &RecordBatch, first_row: u64, map: &mut Pa
     let Some(col) = batch.column_by_name("metadata.partition") else {
         return;
     };
+    // Stored records hold the column dictionary-encoded: walk the keys, not the strings.
+    if let Some(dict) = col.as_dictionary_opt::<Int32Type>() {
+        if let Some(values) = dict.values().as_string_opt::<i32>() {
+            let names: Vec<Option<&str>> = values.iter().collect();
+            let name = |k: Option<i32>| names.get(usize::try_from(k?).ok()?).copied().flatten();
+            return track(dict.keys().iter().map(name), first_row, map);
+        }
+    }
     let Ok(col) = cast(col, &DataType::Utf8) else {
         return;
     };
-    let strings = col.as_string::<i32>();
+    track(col.as_string::<i32>().iter(), first_row, map);
+}
+
+fn track<'a>(values: impl Iterator<Item = Option<&'a str>>, first_row: u64, map: &mut PartitionMap) {
     let mut prev: Option<&str> = None;
-    for (i, v) in strings.iter().enumerate() {
+    for (i, v) in values.enumerate() {
         let Some(v) = v else { continue };
         let off = first_row + i as u64;
         if prev == Some(v) {

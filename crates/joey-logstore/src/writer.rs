@@ -218,6 +218,11 @@ impl Writer {
 
     fn write_chunk(&mut self, topic: &str, chunk: &RecordBatch) {
         let rows = chunk.num_rows() as u64;
+        let stored = match crate::encoding::to_stored(chunk) {
+            Ok(b) => b,
+            Err(e) => return self.fail(format!("encoding a log batch of {topic}: {e}"), rows),
+        };
+        let chunk = &stored;
         let cfg = &self.shared.cfg;
         let (needs_new, fresh) = match self.actives.get(topic) {
             None => (true, true),
