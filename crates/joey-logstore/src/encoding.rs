@@ -101,8 +101,10 @@ fn constant_dictionary(col: &StringArray) -> Option<ArrayRef> {
     if !offsets.windows(2).all(|w| w[1] - w[0] == len) {
         return None;
     }
+    // Evenly spaced values are all equal when the bytes repeat with their length as period:
+    // one memcmp of the data against itself shifted by one value.
     let data = &col.value_data()[offsets[0] as usize..offsets[n] as usize];
-    if !first.is_empty() && !data.chunks_exact(first.len()).all(|c| c == first) {
+    if data[first.len()..] != data[..data.len() - first.len()] {
         return None;
     }
     let keys = Int32Array::from(vec![0i32; n]);
@@ -149,6 +151,8 @@ mod tests {
         // Equal total length and equal chunks, but uneven offsets: not constant.
         let uneven = roundtrip(&batch(vec![Some("ab"), Some(""), Some("abab")]));
         assert_eq!(uneven.column(1).as_dictionary::<Int32Type>().values().len(), 3);
+        let even = roundtrip(&batch(vec![Some("ab"), Some("ab"), Some("ac")]));
+        assert_eq!(even.column(1).as_dictionary::<Int32Type>().values().len(), 2);
         roundtrip(&batch(vec![Some("a"), None, Some("a")]));
         roundtrip(&batch(vec![Some(""), Some("")]));
         roundtrip(&batch(vec![]));

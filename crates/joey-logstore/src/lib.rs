@@ -69,6 +69,7 @@
 
 mod encoding;
 mod index;
+mod pending;
 mod read;
 mod recover;
 mod retention;

@@ -206,7 +206,10 @@ pub(crate) fn encode(batch: &RecordBatch, with_schema: bool) -> Result<Encoded, 
     };
     let mut compression = CompressionContext::default();
     let (dicts, msg) = gen.encode(batch, &mut tracker, &options, &mut compression)?;
-    let mut batch_msg = Vec::with_capacity(msg.arrow_data.len() + msg.ipc_message.len() + 64);
+    // Room for every message with its prefix and padding: growing a multi-megabyte buffer
+    // would copy it whole.
+    let room = |m: &arrow::ipc::writer::EncodedData| m.ipc_message.len() + m.arrow_data.len() + 80;
+    let mut batch_msg = Vec::with_capacity(dicts.iter().map(room).sum::<usize>() + room(&msg));
     for d in dicts {
         write_message(&mut batch_msg, d, &options)?;
     }

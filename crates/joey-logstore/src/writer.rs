@@ -6,10 +6,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
 
 use crate::index::{HEADER_LEN, RECORD_LEN};
+use crate::pending::{coalesce, runs, Pending};
 use crate::segment::{write_meta, ActiveSegment, SegMeta, EOS};
 use crate::state::{merge_partitions, now_ms, SegmentInfo, Shared, TopicState};
 use crate::LogError;
@@ -19,15 +19,6 @@ pub(crate) enum Msg {
     Wake,
     Flush(SyncSender<Result<(), LogError>>),
     Shutdown(SyncSender<()>),
-}
-
-/// Batches of one topic waiting to be written; consecutive equal schemas share a group.
-struct Pending {
-    groups: Vec<Vec<RecordBatch>>,
-    rows: usize,
-    /// Arrow memory of the pending batches (released from `queued_bytes` when written).
-    bytes: u64,
-    since: Instant,
 }
 
 struct Writer {
@@ -103,56 +94,23 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Msg>, actives: HashMap<Strin
 const TICK: Duration = Duration::from_millis(20);
 
 impl Writer {
-    /// Takes what was appended since the last drain and concatenates each topic's consecutive
+    /// Takes what was appended since the last drain and joins each topic's consecutive small
     /// same-schema batches at once: the many small per-request batches are freed within a TICK
     /// instead of living until the flush (which kept hundreds of thousands of small allocations
     /// alive under load and made the request threads' allocator work much harder).
     fn drain_inbox(&mut self) {
-        let batches = std::mem::take(&mut *self.shared.inbox.lock().expect("inbox lock"));
-        let mut runs: Vec<(String, Vec<(RecordBatch, u64)>)> = Vec::new();
-        let mut last_run: HashMap<String, usize> = HashMap::new();
-        for (topic, batch, bytes) in batches {
-            match last_run.get(&topic).map(|&i| &mut runs[i].1) {
-                Some(run) if same_schema(&run[0].0, &batch) => run.push((batch, bytes)),
-                _ => {
-                    last_run.insert(topic.clone(), runs.len());
-                    runs.push((topic, vec![(batch, bytes)]));
-                }
-            }
-        }
-        for (topic, run) in runs {
-            let (batches, sizes): (Vec<RecordBatch>, Vec<u64>) = run.into_iter().unzip();
-            // Joining cannot fail for equal schemas; if it did, the batches go on as they came.
-            if batches.len() > 1 {
-                if let Ok(joined) = concat_batches(&batches[0].schema(), &batches) {
-                    drop(batches);
-                    self.add(topic, joined, sizes.iter().sum());
-                    continue;
-                }
-            }
-            for (batch, bytes) in batches.into_iter().zip(sizes) {
-                self.add(topic.clone(), batch, bytes);
+        let entries = std::mem::take(&mut *self.shared.inbox.lock().expect("inbox lock"));
+        for run in runs(entries) {
+            let mut bytes = run.bytes;
+            for batch in coalesce(run.batches, self.shared.cfg.flush_rows) {
+                self.add(run.topic.clone(), batch, std::mem::take(&mut bytes));
             }
         }
     }
 
     fn add(&mut self, topic: String, batch: RecordBatch, bytes: u64) {
-        let rows = batch.num_rows();
-        let p = self
-            .pending
-            .entry(topic.clone())
-            .or_insert_with(|| Pending {
-                groups: Vec::new(),
-                rows: 0,
-                bytes: 0,
-                since: Instant::now(),
-            });
-        match p.groups.last_mut() {
-            Some(g) if same_schema(&g[0], &batch) => g.push(batch),
-            _ => p.groups.push(vec![batch]),
-        }
-        p.rows += rows;
-        p.bytes += bytes;
+        let p = self.pending.entry(topic.clone()).or_insert_with(Pending::new);
+        p.push(batch, bytes);
         if p.rows >= self.shared.cfg.flush_rows || p.bytes >= self.shared.cfg.queue_max_bytes / 4 {
             self.flush_topic(&topic);
         }
@@ -171,27 +129,13 @@ impl Writer {
         };
         let chunk_rows = self.shared.cfg.flush_rows;
         for group in p.groups {
-            let schema = group[0].schema();
-            let rows: usize = group.iter().map(RecordBatch::num_rows).sum();
-            let batch = if group.len() == 1 {
-                group.into_iter().next().expect("one batch")
-            } else {
-                match concat_batches(&schema, &group) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        self.fail(
-                            format!("concatenating log batches of {topic}: {e}"),
-                            rows as u64,
-                        );
-                        continue;
-                    }
+            for batch in coalesce(group, chunk_rows) {
+                let mut off = 0;
+                while off < batch.num_rows() {
+                    let len = chunk_rows.min(batch.num_rows() - off);
+                    self.write_chunk(topic, &batch.slice(off, len));
+                    off += len;
                 }
-            };
-            let mut off = 0;
-            while off < rows {
-                let len = chunk_rows.min(rows - off);
-                self.write_chunk(topic, &batch.slice(off, len));
-                off += len;
             }
         }
         self.commit(topic);
@@ -449,9 +393,4 @@ impl Writer {
             }
         }
     }
-}
-
-fn same_schema(a: &RecordBatch, b: &RecordBatch) -> bool {
-    let (sa, sb) = (a.schema_ref(), b.schema_ref());
-    Arc::ptr_eq(sa, sb) || sa == sb
 }

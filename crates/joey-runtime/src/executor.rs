@@ -2,6 +2,7 @@
 //! (`time`, `in.*`, `out.*`, `out_<model>.*`, `anomaly.*`, `metadata.*`).
 
 mod assemble;
+mod constants;
 pub mod batching;
 mod mapping;
 

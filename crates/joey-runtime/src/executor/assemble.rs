@@ -10,6 +10,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use joey_core::check::{Validation, Value};
 
+use super::constants::{list_of_strings, repeated_str, time_column, utf8_list_field, zero_counts};
 use super::ModelSlot;
 
 pub(super) struct Parts<'a> {
@@ -126,22 +127,6 @@ fn variable_lists(t: &DataType) -> DataType {
     }
 }
 
-fn repeated_str(n: usize, s: &str) -> ArrayRef {
-    let offsets = arrow::buffer::OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(s.len(), n));
-    Arc::new(StringArray::new(offsets, arrow::buffer::Buffer::from(s.repeat(n).into_bytes()), None))
-}
-
-fn utf8_list_field() -> FieldRef {
-    Arc::new(Field::new("item", DataType::Utf8, true))
-}
-
-/// `n` lists that each hold `items` (empty lists when `items` is empty).
-fn list_of_strings(n: usize, items: &[&str]) -> ArrayRef {
-    let offsets = arrow::buffer::OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(items.len(), n));
-    let values: ArrayRef = Arc::new(StringArray::from_iter_values(items.iter().cycle().take(n * items.len())));
-    Arc::new(ListArray::new(utf8_list_field(), offsets, values, None))
-}
-
 fn elapsed_column(n: usize, elapsed: &[u64; 2], steps: FieldRef) -> ArrayRef {
     let offsets = arrow::buffer::OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(elapsed.len(), n));
     let values: ArrayRef = Arc::new(UInt64Array::from_iter_values(elapsed.iter().copied().cycle().take(n * elapsed.len())));
@@ -150,7 +135,7 @@ fn elapsed_column(n: usize, elapsed: &[u64; 2], steps: FieldRef) -> ArrayRef {
 
 pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     let n = p.input.num_rows();
-    let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![p.time_ms; n]))];
+    let mut cols: Vec<ArrayRef> = vec![time_column(n, p.time_ms)];
     echo_columns(p.input, &mut cols)?;
     let echoed = cols.len();
     cols.extend(p.output.columns().iter().cloned());
@@ -159,7 +144,7 @@ pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     }
     let split = p.split.map(|s| s.split_json());
     if let Some(desc) = split {
-        cols.push(list_of_strings(n, &[desc]));
+        cols.push(list_of_strings(n, Some(desc)));
     }
     let key = ShapeKey {
         input: p.input.schema(),
@@ -175,8 +160,8 @@ pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
         let fields = cached.as_ref().map(|s| s.fields().iter().take(cols.len()).map(|f| f.as_ref().clone()).collect()).unwrap_or_else(|| value_fields(&p, &cols[1..echoed]));
         evaluate(p.checks, &fields, &cols, n)
     };
-    let counts: UInt32Array = if flags.is_empty() { UInt32Array::from(vec![0u32; n]) } else { (0..n).map(|r| Some(flags.iter().filter(|(_, f)| f[r]).count() as u32)).collect() };
-    cols.push(Arc::new(counts));
+    let counts: ArrayRef = if flags.is_empty() { zero_counts(n) } else { Arc::new((0..n).map(|r| Some(flags.iter().filter(|(_, f)| f[r]).count() as u32)).collect::<UInt32Array>()) };
+    cols.push(counts);
     for (_, f) in &flags {
         cols.push(Arc::new(BooleanArray::from(f.clone())));
     }
@@ -184,7 +169,7 @@ pub(super) fn assemble(p: Parts<'_>) -> Result<RecordBatch, ArrowError> {
     cols.push(repeated_str(n, p.last_model.map(|s| s.last_model_json()).unwrap_or("")));
     cols.push(repeated_str(n, p.pipeline_version));
     cols.push(elapsed_column(n, &p.elapsed, steps.clone()));
-    cols.push(list_of_strings(n, &[]));
+    cols.push(list_of_strings(n, None));
     cols.push(repeated_str(n, p.partition));
     let schema = match cached {
         Some(s) => s,
@@ -300,22 +285,9 @@ mod tests {
     }
 
     #[test]
-    fn constant_columns_repeat_their_value_per_row() {
-        let l = list_of_strings(3, &["a", "b"]);
-        let l = l.as_list::<i32>();
-        assert_eq!(l.len(), 3);
-        for r in 0..3 {
-            let v = l.value(r);
-            let v = v.as_string::<i32>();
-            assert_eq!((v.value(0), v.value(1), v.len()), ("a", "b", 2));
-        }
-        let empty = list_of_strings(2, &[]);
-        assert_eq!((empty.len(), empty.as_list::<i32>().value(1).len()), (2, 0));
-        let s = repeated_str(3, "xy");
-        assert_eq!(s.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("xy"); 3]);
+    fn elapsed_repeats_per_row() {
         let e = elapsed_column(2, &[5, 7], Arc::new(Field::new("steps", DataType::UInt64, false)));
         let e = e.as_list::<i32>();
         assert_eq!(e.value(1).as_primitive::<arrow::datatypes::UInt64Type>().values().to_vec(), vec![5, 7]);
-        assert_eq!(repeated_str(0, "x").len(), 0);
     }
 }
