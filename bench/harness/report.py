@@ -133,9 +133,14 @@ def verdicts(agg, floors, infos, workloads, logging_flag_known):
         f = floors.get(floor_key(w), {}).get("rust-ort")
         if w.rows > 1 and j and f:
             r = j["p50_ms"] * 1e3 / f["p50_us"]
+            t = agg.get(("floor-http", w.name, 1))
+            transfer = "" if not t else (
+                f". Moving the same bytes through the HTTP floor (request in, as many bytes out as Joey answers) "
+                f"takes p50 {t['p50_ms']:.2f} ms: Joey = {j['p50_ms'] / (t['p50_ms'] + f['p50_us'] / 1e3):.1f}× "
+                f"transfer + compute floor")
             out.append((r <= TARGETS["batch"], f"{w.name}, c=1: Joey p50 {j['p50_ms']:.2f} ms = {r:.1f}× the Rust "
                                                f"compute floor for the same batch ({f['p50_us'] / 1e3:.2f} ms); "
-                                               f"target ≤ 1.5×"))
+                                               f"target ≤ 1.5×{transfer}"))
     for w in workloads:
         for c in sorted({c for cs in w.conc.values() for c in cs}):
             on, off = rps("joey", w.name, c), rps("joey-nolog", w.name, c)

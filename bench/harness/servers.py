@@ -241,6 +241,10 @@ class MLServer(Server):
         shutil.rmtree(getattr(self, "repo_dir", ""), ignore_errors=True)
 
 
+# Bytes of Joey's answer per workload (from its answer check), for the floor's transfer runs.
+ANSWER_BYTES = {}
+
+
 class FloorHTTP(Server):
     kind = "floor"
 
@@ -249,6 +253,12 @@ class FloorHTTP(Server):
         self._spawn([FLOOR_HTTP, str(self.port)], health="/")
 
     def target(self, w, model):
+        if w.fmt == "arrow":
+            # The transfer floor: the same request body in, as many bytes out as Joey answers.
+            n = ANSWER_BYTES.get(w.name)
+            if n is None:
+                raise RuntimeError(f"floor-http on {w.name} needs Joey's answer size: run it with joey")
+            return f"{self.base}/bytes/{n}", w.bodies["arrow"], CT_ARROW, "", ""
         return f"{self.base}/", w.bodies["records"], "application/json", "", ""
 
 
@@ -264,6 +274,8 @@ def check_answer(server, w, model, expected):
         status, raw = http("POST", url, f.read(), headers, timeout=120)
     if status != 200:
         raise RuntimeError(f"{server.name} answered {status} on {w.name}: {raw[:300]!r}")
+    if server.name == "joey":
+        ANSWER_BYTES[w.name] = len(raw)
     if server.kind == "floor" or accept == CT_ARROW or expected is None or server.name == "mlserver-sklearn":
         # the sklearn stand-in is a refit forest: its outputs are close to, not equal to, the ONNX model's
         return None

@@ -49,7 +49,7 @@ SINGLE, BATCH = [1, 32], [1, 4]
 
 
 def matrix():
-    """The default matrix: 43 server x workload x concurrency cells; single-row workloads first, so
+    """The default matrix: 45 server x workload x concurrency cells; single-row workloads first, so
     the first repeat measures them before the big batches have grown the servers' heaps."""
     return [
         Workload("ccfraud-1", "ccfraud", 1, "json", {
@@ -58,7 +58,7 @@ def matrix():
         Workload("houseprice-1", "houseprice", 1, "json", {
             "joey": SINGLE, "fastapi-1w": SINGLE, "mlserver": SINGLE, "mlserver-sklearn": SINGLE}),
         Workload("cnn-1", "cnn", 1, "json", {"joey": SINGLE, "fastapi-1w": SINGLE, "mlserver": SINGLE}),
-        Workload("ccfraud-10k-arrow", "ccfraud", 10254, "arrow", {"joey": BATCH, "joey-nolog": [4]}),
+        Workload("ccfraud-10k-arrow", "ccfraud", 10254, "arrow", {"joey": BATCH, "joey-nolog": [4], "floor-http": BATCH}),
         Workload("ccfraud-10k-json", "ccfraud", 10254, "json", {
             "joey": BATCH, "joey-nolog": [4], "fastapi-1w": BATCH, "mlserver": BATCH}),
         Workload("houseprice-1k", "houseprice", 1000, "json", {

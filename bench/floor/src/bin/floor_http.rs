@@ -1,6 +1,8 @@
 //! The HTTP floor: the least a Rust HTTP/1.1 server can do per request on this machine.
 //! hyper 1 + tokio with 2 worker threads; reads the whole request body, then answers every
-//! request (any method, any path) with the same ~300-byte JSON body.
+//! request with the same ~300-byte JSON body; or, on `/bytes/<n>`, with `n` bytes (at most
+//! 32 MiB, sliced from one buffer made at start, so no per-request copy): the *transfer floor*
+//! of a batch workload, moving the bytes Joey's answer has.
 //!
 //! Usage: floor-http <port>        (listens on 127.0.0.1 only)
 
@@ -23,11 +25,20 @@ const BODY: &str = concat!(
     r#""pipeline_version":"00000000-0000-0000-0000-000000000000","elapsed":[21000,3100],"dropped":[],"partition":"floor"}}]"#
 );
 
+/// The largest `/bytes/<n>` answer.
+const MAX_BYTES: usize = 32 << 20;
+static BYTES: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+
 async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let sized = req.uri().path().strip_prefix("/bytes/").and_then(|n| n.parse::<usize>().ok());
     // Read the body like any real server must; ignore errors (the client went away).
     let _ = req.into_body().collect().await;
-    let mut resp = Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    let (body, ctype) = match sized {
+        Some(n) => (BYTES.get_or_init(|| Bytes::from(vec![b'x'; MAX_BYTES])).slice(..n.min(MAX_BYTES)), "application/octet-stream"),
+        None => (Bytes::from_static(BODY.as_bytes()), "application/json"),
+    };
+    let mut resp = Response::new(Full::new(body));
+    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(ctype));
     Ok(resp)
 }
 
