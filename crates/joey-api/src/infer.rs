@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,6 +16,7 @@ use joey_core::{Caller, CallerKind, Error};
 use joey_runtime::codec::{self, CodecError, DatasetParams, ResponseFormat};
 use joey_runtime::{InferError, LiveDeployment};
 
+use crate::chunks::Chunks;
 use crate::{ApiError, AppState};
 
 pub fn router(limit: usize) -> Router<AppState> {
@@ -131,12 +132,12 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
     let selected = codec::select(&result, &params);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let sep = params.separator.as_deref();
-    let (bytes, ctype) = match codec::response_format(accept) {
-        ResponseFormat::Arrow => (codec::encode_arrow(&selected, sep).map_err(codec_err)?, "application/vnd.apache.arrow.file"),
-        ResponseFormat::PandasRecords => (codec::encode_json(&selected, sep), "application/json; format=pandas-records"),
-        ResponseFormat::WallarooJson => (codec::encode_wallaroo_json(&selected), "application/json; format=wallaroo"),
+    let (body, ctype) = match codec::response_format(accept) {
+        ResponseFormat::Arrow => (Body::new(Chunks::new(codec::encode_arrow_chunks(&selected, sep).map_err(codec_err)?)), "application/vnd.apache.arrow.file"),
+        ResponseFormat::PandasRecords => (Body::from(codec::encode_json(&selected, sep)), "application/json; format=pandas-records"),
+        ResponseFormat::WallarooJson => (Body::from(codec::encode_wallaroo_json(&selected)), "application/json; format=wallaroo"),
     };
-    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], bytes).into_response();
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], body).into_response();
     if shed {
         resp.headers_mut().insert("x-joey-log-dropped", HeaderValue::from_static("1"));
     }

@@ -1,6 +1,7 @@
 //! The HTTP layer: axum routers, extractors, wire DTOs and the single error mapping.
 //! Only this crate knows Wallaroo's URL strings and JSON spellings.
 
+mod chunks;
 mod docs;
 mod error;
 mod extract;

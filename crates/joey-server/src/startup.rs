@@ -10,6 +10,7 @@ use joey_core::ports::SystemClock;
 use joey_core::platform::Ports;
 use joey_core::Platform;
 use joey_store::SqlStore;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::settings::{ArtifactStoreSetting, Settings};
@@ -82,7 +83,14 @@ impl Application {
         let logs = self.state.logs.clone();
         // Aborted when this future ends or is dropped, so no task keeps the store open.
         let retention = AbortOnDrop(tokio::spawn(retention_loop(logs.clone())));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
+        // No Nagle delay: an answer written in several pieces (a vectored Arrow body) must not
+        // wait for the client's ACK of the previous piece.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {e}");
+            }
+        });
+        let served = axum::serve(listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
         drop(retention);
         tokio::task::spawn_blocking(move || logs.shutdown()).await?;
         Ok(served?)

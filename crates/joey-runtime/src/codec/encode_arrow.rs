@@ -24,6 +24,22 @@ pub fn encode_arrow(batch: &RecordBatch, separator: Option<&str>) -> Result<Vec<
     write_ipc_file(&shaped)
 }
 
+/// [`encode_arrow`] as chunks whose concatenation is the file: large buffers are not copied
+/// but shared with the batch (for a vectored response body). Layouts the zero-copy writer does
+/// not handle come back as one chunk from [`encode_arrow`]'s writer.
+pub fn encode_arrow_chunks(batch: &RecordBatch, separator: Option<&str>) -> Result<Vec<bytes::Bytes>, CodecError> {
+    let shaped = match separator {
+        Some(sep) => flat_batch(batch, sep)?,
+        None => nested_batch(batch)?,
+    };
+    let chunks = super::ipc_chunks::ipc_file_chunks(&shaped)
+        .map_err(|e| CodecError::unsupported(format!("cannot encode the Arrow response: {e}")))?;
+    match chunks {
+        Some(c) => Ok(c),
+        None => Ok(vec![bytes::Bytes::from(write_ipc_file(&shaped)?)]),
+    }
+}
+
 /// Writes a batch as an Arrow IPC file.
 pub(crate) fn write_ipc_file(batch: &RecordBatch) -> Result<Vec<u8>, CodecError> {
     let err = |e: arrow::error::ArrowError| {

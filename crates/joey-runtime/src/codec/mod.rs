@@ -19,6 +19,7 @@ mod dataset;
 mod decode_arrow;
 mod decode_json;
 mod encode_arrow;
+mod ipc_chunks;
 mod encode_json;
 mod error;
 mod infer;
@@ -29,7 +30,7 @@ mod layout;
 use arrow::record_batch::RecordBatch;
 
 pub use dataset::{select, url_decode, DatasetParams};
-pub use encode_arrow::{encode_arrow, flatten_struct_columns};
+pub use encode_arrow::{encode_arrow, encode_arrow_chunks, flatten_struct_columns};
 pub use encode_json::{encode_json, encode_wallaroo_json};
 pub use error::CodecError;
 
