@@ -42,15 +42,17 @@ pub(crate) struct ActiveSegment {
 }
 
 /// An encoded batch: the schema message (only for the first batch of a segment), then the
-/// batch bytes (dictionary messages followed by the record-batch message).
+/// batch bytes (dictionary messages followed by the record-batch message) as chunks that share
+/// the batch's big buffers.
 pub(crate) struct Encoded {
     pub schema_msg: Option<Vec<u8>>,
-    pub batch_msg: Vec<u8>,
+    pub batch_msg: Vec<bytes::Bytes>,
+    batch_len: usize,
 }
 
 impl Encoded {
     pub fn len(&self) -> u64 {
-        (self.schema_msg.as_ref().map_or(0, Vec::len) + self.batch_msg.len()) as u64
+        (self.schema_msg.as_ref().map_or(0, Vec::len) + self.batch_len) as u64
     }
 }
 
@@ -98,24 +100,23 @@ impl ActiveSegment {
     /// Appends an encoded batch (not durable, not indexed until [`commit`](Self::commit)).
     pub fn write(&mut self, enc: Encoded, batch: &RecordBatch, first_row: u64) -> io::Result<()> {
         let schema_len = enc.schema_msg.as_ref().map_or(0, Vec::len) as u64;
-        let bytes = match enc.schema_msg {
-            Some(mut s) => {
-                s.extend_from_slice(&enc.batch_msg);
-                s
-            }
-            None => enc.batch_msg,
-        };
-        self.arrow.write_all(&bytes)?;
-        if schema_len > 0 {
+        let total = enc.len();
+        if let Some(schema_msg) = &enc.schema_msg {
+            self.arrow.write_all(schema_msg)?;
+        }
+        for chunk in &enc.batch_msg {
+            self.arrow.write_all(chunk)?;
+        }
+        if let Some(schema_msg) = enc.schema_msg {
             self.schema = Some(batch.schema());
-            self.schema_msg = Some(Buffer::from_vec(bytes[..schema_len as usize].to_vec()));
+            self.schema_msg = Some(Buffer::from_vec(schema_msg));
         }
         let offset = self.arrow_len + schema_len;
-        self.arrow_len += bytes.len() as u64;
+        self.arrow_len += total;
         let (min_time, max_time) = time_range(batch);
         let rec = IdxRecord {
             offset,
-            len: bytes.len() as u64 - schema_len,
+            len: total - schema_len,
             first_row,
             min_time,
             max_time,
@@ -188,36 +189,38 @@ impl ActiveSegment {
     }
 }
 
-/// Encodes `batch` (with the schema message first when `with_schema`). Each batch gets a fresh dictionary tracker, so its
-/// bytes carry every dictionary it needs: any batch can be decoded from the schema message
-/// plus its own bytes (random access), and the stream stays valid (dictionary replacement).
+/// Encodes `batch` (with the schema message first when `with_schema`). Each batch carries
+/// every dictionary it needs: any batch can be decoded from the schema message plus its own
+/// bytes (random access), and the stream stays valid (dictionary replacement). Big buffers are
+/// written from the batch itself (`joey_ipc`); layouts it does not handle go through
+/// `arrow_ipc`'s encoder, with a fresh dictionary tracker per batch.
 pub(crate) fn encode(batch: &RecordBatch, with_schema: bool) -> Result<Encoded, ArrowError> {
+    let schema_msg = with_schema.then(|| joey_ipc::schema_message(&batch.schema()));
+    let batch_msg = match joey_ipc::stream_batch(batch)? {
+        Some(chunks) => chunks,
+        None => vec![bytes::Bytes::from(encode_with_arrow(batch)?)],
+    };
+    let batch_len = batch_msg.iter().map(|c| c.len()).sum();
+    Ok(Encoded { schema_msg, batch_msg, batch_len })
+}
+
+fn encode_with_arrow(batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
     let options = IpcWriteOptions::default();
     let gen = IpcDataGenerator::default();
     let mut tracker = DictionaryTracker::new(false);
-    let schema = batch.schema();
-    let schema_enc = gen.schema_to_bytes_with_dictionary_tracker(&schema, &mut tracker, &options);
-    let schema_msg = if with_schema {
-        let mut buf = Vec::new();
-        write_message(&mut buf, schema_enc, &options)?;
-        Some(buf)
-    } else {
-        None
-    };
+    // Registers the dictionary ids in field order, as the schema message numbers them.
+    gen.schema_to_bytes_with_dictionary_tracker(&batch.schema(), &mut tracker, &options);
     let mut compression = CompressionContext::default();
     let (dicts, msg) = gen.encode(batch, &mut tracker, &options, &mut compression)?;
     // Room for every message with its prefix and padding: growing a multi-megabyte buffer
     // would copy it whole.
     let room = |m: &arrow::ipc::writer::EncodedData| m.ipc_message.len() + m.arrow_data.len() + 80;
-    let mut batch_msg = Vec::with_capacity(dicts.iter().map(room).sum::<usize>() + room(&msg));
+    let mut out = Vec::with_capacity(dicts.iter().map(room).sum::<usize>() + room(&msg));
     for d in dicts {
-        write_message(&mut batch_msg, d, &options)?;
+        write_message(&mut out, d, &options)?;
     }
-    write_message(&mut batch_msg, msg, &options)?;
-    Ok(Encoded {
-        schema_msg,
-        batch_msg,
-    })
+    write_message(&mut out, msg, &options)?;
+    Ok(out)
 }
 
 /// Summary written next to a sealed segment.

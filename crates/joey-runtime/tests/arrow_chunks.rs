@@ -63,11 +63,12 @@ fn chunks_decode_to_what_the_file_writer_gives_nested_and_flat() {
 }
 
 #[test]
-fn sliced_columns_fall_back_to_the_file_writer_and_decode_the_same() {
-    let batch = result(40, 4).slice(3, 30);
-    let chunks = encode_arrow_chunks(&batch, None).unwrap();
-    assert_eq!(chunks.len(), 1);
-    assert_eq!(read_all(&joined(&chunks)), read_all(&encode_arrow(&batch, None).unwrap()));
+fn sliced_and_empty_results_decode_the_same() {
+    for (at, len) in [(3, 30), (9, 1), (0, 40)] {
+        let batch = result(40, 4).slice(at, len);
+        let chunks = encode_arrow_chunks(&batch, None).unwrap();
+        assert_eq!(read_all(&joined(&chunks)), read_all(&encode_arrow(&batch, None).unwrap()), "rows {at}..{}", at + len);
+    }
     let empty = result(0, 2);
     assert_eq!(read_all(&joined(&encode_arrow_chunks(&empty, None).unwrap())), read_all(&encode_arrow(&empty, None).unwrap()));
 }

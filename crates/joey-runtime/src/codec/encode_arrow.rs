@@ -32,7 +32,7 @@ pub fn encode_arrow_chunks(batch: &RecordBatch, separator: Option<&str>) -> Resu
         Some(sep) => flat_batch(batch, sep)?,
         None => nested_batch(batch)?,
     };
-    let chunks = super::ipc_chunks::ipc_file_chunks(&shaped)
+    let chunks = joey_ipc::file_chunks(&shaped)
         .map_err(|e| CodecError::unsupported(format!("cannot encode the Arrow response: {e}")))?;
     match chunks {
         Some(c) => Ok(c),

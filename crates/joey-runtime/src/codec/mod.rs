@@ -19,7 +19,6 @@ mod dataset;
 mod decode_arrow;
 mod decode_json;
 mod encode_arrow;
-mod ipc_chunks;
 mod encode_json;
 mod error;
 mod infer;
