@@ -52,11 +52,14 @@
 //!
 //! # Notes
 //!
-//! * Batches are encoded with `IpcDataGenerator` + `write_message` (the building blocks of
-//!   `StreamWriter`) into a buffer that is then appended: the buffer gives the exact byte
-//!   span of each message, and a fresh dictionary tracker per batch makes every batch carry
-//!   its dictionaries (`StreamWriter` omits unchanged ones, so a later batch could not be
-//!   decoded alone). For dictionary-free schemas the bytes equal `StreamWriter`'s.
+//! * Batches are encoded by `joey_ipc::stream_batch` (chunks that share the batch's big
+//!   buffers, written one after another; their summed length is the message's byte span) or,
+//!   for layouts it does not handle, with `IpcDataGenerator` + `write_message` (the building
+//!   blocks of `StreamWriter`). Either way every batch carries its dictionaries
+//!   (`StreamWriter` omits unchanged ones, so a later batch could not be decoded alone).
+//! * Top-level `Utf8` columns are stored dictionary-encoded and marked
+//!   (`joey.log.encoding=dictionary` on the field); reads give them back as `Utf8`. Another tool
+//!   reading a segment sees the dictionary columns.
 //! * At open every topic gets a fresh, empty active segment at once: its idx header records
 //!   the next row offset, so offsets are never reused, even after retention removed every
 //!   older segment. Empty segments are removed by the next recovery.
