@@ -139,17 +139,17 @@ def create_pipeline(server: JoeyServer, token: str, ws: int, name: str, steps: l
     return r.json()
 
 
-def engine_config(ws: int) -> dict:
-    """What the SDK's DeploymentConfigBuilder emits for ``.cpus(1).replica_count(1)``."""
-    return {"engine": {"cpu": 1, "replicas": 1, "resources": {"limits": {"cpu": 1, "memory": "1Gi"},
+def engine_config(ws: int, replicas: int = 1) -> dict:
+    """What the SDK's DeploymentConfigBuilder emits for ``.cpus(1).replica_count(replicas)``."""
+    return {"engine": {"cpu": 1, "replicas": replicas, "resources": {"limits": {"cpu": 1, "memory": "1Gi"},
                                                               "requests": {"cpu": 1, "memory": "1Gi"}}},
             "enginelb": {}, "engineAux": {"images": {}}, "workspace_id": ws}
 
 
-def deploy(server: JoeyServer, token: str, name: str, version_pk: int, ws: int) -> int:
+def deploy(server: JoeyServer, token: str, name: str, version_pk: int, ws: int, replicas: int = 1) -> int:
     """The SDK's own deploy body: only deploy_id, pipeline_version_pk_id and engine_config."""
     r = server.post("/v1/api/pipelines/deploy", token,
-                    json={"deploy_id": name, "pipeline_version_pk_id": version_pk, "engine_config": engine_config(ws)})
+                    json={"deploy_id": name, "pipeline_version_pk_id": version_pk, "engine_config": engine_config(ws, replicas)})
     assert r.status_code == 200, f"deploy {name}: {r.status_code} {r.text}"
     dep_id = r.json()["id"]
     assert isinstance(dep_id, int)
@@ -216,11 +216,11 @@ class Deployed:
         assert r.status_code == 200, r.text
 
 
-def deploy_pipeline(server: JoeyServer, token: str, ws: int, steps: list, prefix: str = "p") -> Deployed:
+def deploy_pipeline(server: JoeyServer, token: str, ws: int, steps: list, prefix: str = "p", replicas: int = 1) -> Deployed:
     """Creates a pipeline with ``steps``, deploys it SDK-style and waits for ``Running``."""
     name = unique(prefix)
     created = create_pipeline(server, token, ws, name, steps)
-    dep_id = deploy(server, token, name, created["pipeline_variant_pk_id"], ws)
+    dep_id = deploy(server, token, name, created["pipeline_variant_pk_id"], ws, replicas)
     d = Deployed(server, ws, name, created["pipeline_pk_id"], created["pipeline_variant_pk_id"],
                  created["pipeline_variant_version"], dep_id)
     wait_running(server, token, d.name)

@@ -146,10 +146,10 @@ def test_topic_name_and_partitions(server, admin_token, ws, flow):
     assert len(parts) == 1, parts
     (name, span), = parts.items()
     assert isinstance(name, str) and name
-    # Offsets of the rows: the first is 0; `end` is the last row's offset now, or one past it (what
-    # the SDK's get_raw_logs assumes; see test_sdk_get_raw_logs_returns_the_newest_limit_rows).
+    # Offsets of the partition's rows: the first is 0, `end` one past the last (what the SDK's
+    # get_raw_logs assumes; see test_sdk_get_raw_logs_returns_the_newest_limit_rows).
     n = len(all_rows(sent))
-    assert span["start"] == 0 and span["end"] in (n - 1, n), span
+    assert span == {"start": 0, "end": n}, span
     # The same name through the pipeline-name variant.
     r = server.post("/v1/api/plateau/get_pipeline_topic_name", admin_token, json={"pipeline_name": d.pipeline, "workspace_id": ws})
     assert r.status_code == 200 and r.json() == {"topic_name": topic}, r.text
@@ -620,7 +620,7 @@ def test_logs_survive_a_restart_and_offsets_continue(tmp_root):
         assert_same_rows(log_rows(pages), rows, "across the restart")
         assert_same_rows(log_rows(log_pages(s, token, topic, {"page_size": 1, "order": "desc", **FLAT})), rows[::-1], "desc")
         parts = s.get(f"/v1/logs/topic/{topic}", token).json()["partitions"]
-        assert len(parts) == 1 and list(parts.values())[0]["start"] == 0 and list(parts.values())[0]["end"] in (2, 3), parts
+        assert len(parts) == 1 and list(parts.values())[0] == {"start": 0, "end": 3}, parts
     finally:
         s.stop()
 
@@ -653,6 +653,40 @@ def test_sdk_get_raw_logs_returns_the_newest_limit_rows(sdk_member, flow):
     for limit in (1, 5):
         df = sdk_member.get_raw_logs(topic, limit=limit, dataset_separator=".")
         assert df["time"].tolist() == [row["time"] for row in all_rows(sent)[-limit:]], (limit, len(df))
+
+
+def test_replicas_are_partitions_with_their_own_offsets(server, admin_token, ws, tiny, sdk_member):
+    """Two replicas log into two partitions of one topic; each numbers its own rows, so the SDK's
+    get_raw_logs (``{partition: end - share}`` iterators) returns the newest ``limit`` rows, and
+    the records API's ``next`` is a ``{partition: offset}`` object that pages through every row once."""
+    d = deploy_pipeline(server, admin_token, ws, [infer_step(tiny)], prefix="replicas", replicas=2)
+    try:
+        rows = []
+        for i in range(12):  # single-row requests: the replicas take turns
+            rows += response_rows(d.infer(admin_token, [{"tensor": [i / 16] * 29}]))
+            time.sleep(0.002)
+        topic = topic_of(server, admin_token, d.pipeline_pk_id)
+        wait_logged(server, admin_token, topic, 12)
+        parts = server.get(f"/v1/logs/topic/{topic}", admin_token).json()["partitions"]
+        assert len(parts) == 2 and all(span == {"start": 0, "end": 6} for span in parts.values()), parts
+        assert set(parts) == {r["metadata.partition"] for r in rows}, parts
+        for limit in (2, 5, 12):
+            # The SDK gives each partition limit // 2 rows (one more to the first when odd).
+            want = []
+            for k, name in enumerate(parts):
+                share = limit // 2 + (k < limit % 2)
+                want += [i for i, r in enumerate(rows) if r["metadata.partition"] == name][-share:]
+            df = sdk_member.get_raw_logs(topic, limit=limit, dataset_separator=".")
+            assert_same_rows(df.to_dict("records"), [rows[i] for i in sorted(want)], f"get_raw_logs limit={limit}")
+        for order in ("asc", "desc"):
+            pages = log_pages(server, admin_token, topic, {"page_size": 5, "order": order, **FLAT})
+            assert [p.table.num_rows for p in pages] == [5, 5, 2], order
+            for p in pages[:-1]:
+                assert set(p.next) <= set(parts) and all(isinstance(v, int) for v in p.next.values()), p.next
+            want = rows if order == "asc" else rows[::-1]
+            assert_same_rows(log_rows(pages), want, order)
+    finally:
+        d.undeploy(admin_token)
 
 
 def test_sdk_get_raw_logs_reads_the_failures_topic(server, admin_token, sdk_member, ws, tiny):

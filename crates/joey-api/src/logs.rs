@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use joey_core::{Caller, Error};
-use joey_logstore::{Order, Page, PageStatus, ReadQuery};
+use joey_logstore::{Offsets, Order, Page, PageStatus, ReadQuery};
 use joey_runtime::codec::{self, DatasetParams};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -51,8 +51,9 @@ pub async fn partitions(State(s): State<AppState>, Auth(caller): Auth, Path(topi
     caller.require_user()?;
     authorize_topic(&s, &caller, &topic).await?;
     let parts = s.logs.partitions(&topic).map_err(store_err)?;
-    // `end` is one past the last offset, as Kafka-style consumers (the SDK's get_raw_logs) expect.
-    let map: serde_json::Map<String, Value> = parts.into_iter().map(|(k, (a, b))| (k, json!({"start": a, "end": b + 1}))).collect();
+    // Offsets count each partition's own rows; `end` is one past the last, as Kafka-style
+    // consumers (the SDK's get_raw_logs seeds `end - share`) expect.
+    let map: serde_json::Map<String, Value> = parts.into_iter().map(|(k, (a, b))| (k, json!({"start": a, "end": b}))).collect();
     Ok(Json(json!({"partitions": map})))
 }
 
@@ -67,16 +68,13 @@ fn parse_time(raw: &str, what: &str) -> Result<i64, ApiError> {
         .map_err(|e| Error::invalid(format!("{what} '{raw}' is not an RFC 3339 time: {e}")).into())
 }
 
-/// The cursor in an iterator body: `{}` (start), `{"offset": n}` (ours), or per-partition
-/// offsets (the SDK's raw-log seeding), of which the smallest is used.
-fn cursor_of(body: &Value) -> Result<Option<u64>, ApiError> {
-    let bad = || Error::invalid("the iterator body must be {} or the previous page's `next` object of non-negative offsets");
+/// The iterator body: `{}` (start) or `{"<partition>": <offset>, ...}` (a previous page's
+/// `next`, or the SDK's raw-log seeding); offsets count each partition's own rows.
+fn partition_cursor(body: &Value) -> Result<Option<Offsets>, ApiError> {
+    let bad = || Error::invalid("the iterator body must be {} or an object of partition names to non-negative integer offsets (the previous page's `next`)");
     let obj = body.as_object().ok_or_else(bad)?;
-    let offsets = obj.values().map(|v| v.as_u64().ok_or_else(bad)).collect::<Result<Vec<u64>, _>>()?;
-    Ok(match obj.get("offset") {
-        Some(v) => v.as_u64(),
-        None => offsets.into_iter().min(),
-    })
+    let offsets = obj.iter().map(|(k, v)| v.as_u64().map(|v| (k.clone(), v)).ok_or_else(bad)).collect::<Result<Offsets, _>>()?;
+    Ok((!offsets.is_empty()).then_some(offsets))
 }
 
 /// Logs select like inference, except that `*` leaves metadata out unless it is asked for.
@@ -105,7 +103,7 @@ fn page_batch(page: &Page) -> arrow::record_batch::RecordBatch {
 }
 
 /// `POST /v1/logs/topic/{topic}/records`: one page as an Arrow IPC file whose schema metadata
-/// `status` holds `{"status": ..., "next": {"offset": n} | null}`.
+/// `status` holds `{"status": ..., "next": {"<partition>": <offset>, ...} | null}`.
 #[utoipa::path(post, path = "/v1/logs/topic/{topic}/records", tag = "logs",
     params(("topic" = String, Path), ("page_size" = Option<usize>, Query), ("order" = Option<String>, Query), ("time.start" = Option<String>, Query), ("time.end" = Option<String>, Query)),
     request_body(content = Object, description = "iterator: {} first, then the previous page's `next`"),
@@ -122,10 +120,10 @@ pub async fn records(State(s): State<AppState>, Auth(caller): Auth, Path(topic):
     if page_size == 0 {
         return Err(Error::invalid("page_size must be at least 1").into());
     }
-    let query = ReadQuery { start_ms, end_ms, order, page_size, cursor: cursor_of(&iter)?, max_bytes: MAX_PAGE_BYTES };
+    let query = ReadQuery { start_ms, end_ms, order, page_size, cursor: None, partitions: partition_cursor(&iter)?, max_bytes: MAX_PAGE_BYTES };
     let page = s.logs.read(&topic, &query).map_err(store_err)?;
     let params = log_params(q.as_deref())?;
-    let status = json!({"status": status_name(&page.status), "next": page.next.map(|n| json!({"offset": n}))}).to_string();
+    let status = json!({"status": status_name(&page.status), "next": page.next_partitions}).to_string();
     let batch = codec::select(&page_batch(&page), &params);
     let mut meta = batch.schema().metadata().clone();
     meta.insert("status".into(), status);
@@ -183,7 +181,7 @@ pub async fn get_logs(State(s): State<AppState>, Auth(caller): Auth, headers: He
         _ => return Err(Error::invalid("give both start_time and end_time, or neither").into()),
     };
     let cursor = req.cursor.as_deref().map(|c| c.parse::<u64>().map_err(|_| Error::invalid(format!("cursor '{c}' is not valid")))).transpose()?;
-    let query = ReadQuery { start_ms, end_ms, order, page_size: req.page_size.unwrap_or(1000).max(1), cursor, max_bytes: MAX_PAGE_BYTES };
+    let query = ReadQuery { start_ms, end_ms, order, page_size: req.page_size.unwrap_or(1000).max(1), cursor, partitions: None, max_bytes: MAX_PAGE_BYTES };
     let page = s.logs.read(&topic, &query).map_err(store_err)?;
     let params = log_params(q.as_deref())?;
     let batch = codec::select(&page_batch(&page), &params);

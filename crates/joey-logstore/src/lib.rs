@@ -12,7 +12,7 @@
 //! <dir>/LOCK                                   advisory lock: one process per directory
 //! <dir>/<topic>/seg-<n>.arrow                  Arrow IPC *stream*: schema message, batch messages, EOS once sealed
 //! <dir>/<topic>/seg-<n>.idx                    32-byte header (magic, base row offset) + one 48-byte record per batch
-//! <dir>/<topic>/seg-<n>.meta                   JSON summary of a sealed segment (rows, data end, partitions)
+//! <dir>/<topic>/seg-<n>.meta                   JSON: partition offsets at creation (`carry`); once sealed also rows, data end, rows per partition per batch
 //! ```
 //!
 //! * A segment holds one schema. A batch with another schema (names, types, or metadata)
@@ -65,13 +65,15 @@
 //!   older segment. Empty segments are removed by the next recovery.
 //! * A segment whose indexed data cannot be decoded (damaged outside the store's control) is
 //!   quarantined (renamed `*.corrupt`) and reported in the log, not deleted, and `open` goes on.
-//! * Rows without a `metadata.partition` value are not tracked in [`LogStore::partitions`].
+//! * Each `metadata.partition` value numbers its own rows (partition-local offsets, `parts.rs`);
+//!   rows without a value belong to partition `""`.
 //! * `ByteLimited` measures rows by their encoded (IPC) size, averaged per batch.
 //! * When a full page is followed by a row of another schema, the status is `SchemaChange`
 //!   (a client that starts a new file on a schema change does so).
 
 mod encoding;
 mod index;
+mod parts;
 mod pending;
 mod read;
 mod recover;
@@ -87,6 +89,7 @@ use std::time::Duration;
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
+pub use parts::Offsets;
 pub use store::LogStore;
 
 /// Configuration of a [`LogStore`].
@@ -183,6 +186,10 @@ pub struct ReadQuery {
     /// Continue from a previous page's `next`: `Asc` => rows with offset >= cursor,
     /// `Desc` => rows with offset < cursor.
     pub cursor: Option<u64>,
+    /// Continue from per-partition local offsets (a previous page's `next_partitions`, or
+    /// seeded from [`LogStore::partitions`]): `Asc` => rows at or past their partition's
+    /// offset, `Desc` => rows before it. A partition not named is read whole.
+    pub partitions: Option<Offsets>,
     /// Size cap of the page, in encoded (IPC) bytes; 0 = no cap. A page always has a row.
     pub max_bytes: usize,
 }
@@ -195,6 +202,7 @@ impl Default for ReadQuery {
             order: Order::Asc,
             page_size: 100,
             cursor: None,
+            partitions: None,
             max_bytes: 10 * 1024 * 1024,
         }
     }
@@ -230,6 +238,9 @@ pub struct Page {
     pub status: PageStatus,
     /// Cursor for the next page; None when `status` is `All`.
     pub next: Option<u64>,
+    /// The same position as per-partition local offsets (`ReadQuery::partitions`): the
+    /// query's, advanced past the rows returned. None when `status` is `All`.
+    pub next_partitions: Option<Offsets>,
 }
 
 impl Page {
@@ -238,6 +249,7 @@ impl Page {
             batch: None,
             status: PageStatus::All,
             next: None,
+            next_partitions: None,
         }
     }
 

@@ -10,6 +10,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::encoding::{plain_schema, to_plain};
 use crate::index::IdxRecord;
+use crate::parts::{BatchParts, Offsets};
 use crate::segment::read_batch;
 use crate::state::{seg_file, time_column, validate_topic, SegmentInfo, Shared};
 use crate::{LogError, Order, Page, PageStatus, ReadQuery};
@@ -38,19 +39,14 @@ pub(crate) fn read(shared: &Shared, topic: &str, q: &ReadQuery) -> Result<Page, 
             let c = q.cursor.unwrap_or(0);
             ts.segments.iter().try_for_each(|seg| {
                 let start = seg.entries.partition_point(|e| e.end_row() <= c);
-                seg.entries[start..]
-                    .iter()
-                    .try_for_each(|e| page.visit(&ts.dir, seg, e))
+                (start..seg.entries.len()).try_for_each(|i| page.visit(&ts.dir, seg, i))
             })
         }
         Order::Desc => {
             let c = q.cursor.unwrap_or(u64::MAX);
             ts.segments.iter().rev().try_for_each(|seg| {
                 let end = seg.entries.partition_point(|e| e.first_row < c);
-                seg.entries[..end]
-                    .iter()
-                    .rev()
-                    .try_for_each(|e| page.visit(&ts.dir, seg, e))
+                (0..end).rev().try_for_each(|i| page.visit(&ts.dir, seg, i))
             })
         }
     };
@@ -68,6 +64,9 @@ struct PageBuilder<'q> {
     bytes: usize,
     status: PageStatus,
     next: Option<u64>,
+    /// Per partition: where the next page starts (the local offset after the last row
+    /// returned, `Asc`; the smallest returned, `Desc`).
+    seen: Offsets,
 }
 
 type Flow = ControlFlow<Result<(), LogError>>;
@@ -82,6 +81,7 @@ impl<'q> PageBuilder<'q> {
             bytes: 0,
             status: PageStatus::All,
             next: None,
+            seen: Offsets::new(),
         }
     }
 
@@ -91,9 +91,13 @@ impl<'q> PageBuilder<'q> {
         ControlFlow::Break(Ok(()))
     }
 
-    fn visit(&mut self, dir: &std::path::Path, seg: &SegmentInfo, e: &IdxRecord) -> Flow {
+    fn visit(&mut self, dir: &std::path::Path, seg: &SegmentInfo, i: usize) -> Flow {
         let q = self.q;
-        if !e.may_overlap(q.start_ms, q.end_ms) {
+        let e = &seg.entries[i];
+        let unknown = BatchParts::default();
+        let parts = seg.parts.get(i).unwrap_or(&unknown);
+        let behind = |c: &Offsets| parts.before_cursor(q.order, c);
+        if !e.may_overlap(q.start_ms, q.end_ms) || q.partitions.as_ref().is_some_and(behind) {
             return ControlFlow::Continue(());
         }
         let (Some(schema), Some(schema_msg)) = (&seg.schema, &seg.schema_msg) else {
@@ -103,7 +107,8 @@ impl<'q> PageBuilder<'q> {
             Ok(b) => b,
             Err(err) => return ControlFlow::Break(Err(err)),
         };
-        let matches = matching_rows(&batch, e, q);
+        let locals = q.partitions.as_ref().map(|_| parts.locals(&batch));
+        let matches = matching_rows(&batch, e, q, locals.as_deref());
         let Some(&first) = matches.first() else {
             return ControlFlow::Continue(());
         };
@@ -148,6 +153,8 @@ impl<'q> PageBuilder<'q> {
             Ok(p) => self.pieces.push(p),
             Err(err) => return ControlFlow::Break(Err(LogError::Corrupt(err.to_string()))),
         }
+        let locals = locals.unwrap_or_else(|| parts.locals(&batch));
+        self.advance_seen(&locals, &matches[..k]);
         self.rows += k;
         self.bytes = self.bytes.saturating_add(k.saturating_mul(row_bytes));
         if k < matches.len() {
@@ -161,6 +168,28 @@ impl<'q> PageBuilder<'q> {
         ControlFlow::Continue(())
     }
 
+    /// Moves the per-partition position past the rows `taken` (local indices, in page order).
+    fn advance_seen(&mut self, locals: &[(&str, u64)], taken: &[u32]) {
+        let mut last: Vec<(&str, u64)> = Vec::new();
+        for &i in taken {
+            let Some(&(name, local)) = locals.get(i as usize) else { continue };
+            if local == u64::MAX {
+                continue; // a row the batch's parts do not describe
+            }
+            let pos = match self.q.order {
+                Order::Asc => local + 1,
+                Order::Desc => local,
+            };
+            match last.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = pos,
+                None => last.push((name, pos)),
+            }
+        }
+        for (name, pos) in last {
+            self.seen.insert(name.to_string(), pos);
+        }
+    }
+
     fn finish(self) -> Result<Page, LogError> {
         let batch = match (&self.schema, self.pieces.len()) {
             (_, 0) | (None, _) => None,
@@ -170,16 +199,28 @@ impl<'q> PageBuilder<'q> {
                     .map_err(|e| LogError::Corrupt(e.to_string()))?,
             ),
         };
+        let next_partitions = self.next.map(|_| {
+            let mut next = self.q.partitions.clone().unwrap_or_default();
+            next.extend(self.seen);
+            next
+        });
         Ok(Page {
             batch,
             status: self.status,
             next: self.next,
+            next_partitions,
         })
     }
 }
 
 /// Local indices of the rows of `batch` that the query selects, in page order.
-fn matching_rows(batch: &RecordBatch, e: &IdxRecord, q: &ReadQuery) -> Vec<u32> {
+/// `locals`: (partition, local offset) per row, given when the query has a partition cursor.
+fn matching_rows(
+    batch: &RecordBatch,
+    e: &IdxRecord,
+    q: &ReadQuery,
+    locals: Option<&[(&str, u64)]>,
+) -> Vec<u32> {
     let n = batch.num_rows() as u32;
     let times = if q.start_ms.is_some() || q.end_ms.is_some() {
         time_column(batch)
@@ -194,7 +235,15 @@ fn matching_rows(batch: &RecordBatch, e: &IdxRecord, q: &ReadQuery) -> Vec<u32> 
             (Order::Asc, Some(c)) => off >= c,
             (Order::Desc, Some(c)) => off < c,
         };
-        if !cursor_ok {
+        let part_ok = || match (locals, &q.partitions) {
+            (Some(l), Some(c)) => match (q.order, l.get(i as usize).and_then(|(n, o)| Some((c.get(*n)?, o)))) {
+                (_, None) => true,
+                (Order::Asc, Some((c, o))) => o >= c,
+                (Order::Desc, Some((c, o))) => o < c,
+            },
+            _ => true,
+        };
+        if !cursor_ok || !part_ok() {
             return false;
         }
         if !filtered {

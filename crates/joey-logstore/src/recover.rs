@@ -11,10 +11,9 @@ use crate::index::{self, HEADER_LEN};
 use crate::segment::{
     parse_schema, read_batch, read_meta, read_range, write_meta, ActiveSegment, SegMeta, EOS,
 };
-use crate::state::{
-    io_err, mtime_ms, now_ms, parse_seg_file, seg_file, track_partitions, validate_topic,
-};
-use crate::state::{PartitionMap, SegmentInfo, Shared, TopicState};
+use crate::parts::{assign, counts, from_meta, merge_max, BatchParts, Offsets};
+use crate::state::{io_err, mtime_ms, now_ms, parse_seg_file, seg_file, validate_topic};
+use crate::state::{SegmentInfo, Shared, TopicState};
 use crate::LogError;
 
 /// Recovers every topic under the store directory; returns the fresh active segment of each.
@@ -47,8 +46,9 @@ pub(crate) fn recover(shared: &Shared) -> Result<HashMap<String, ActiveSegment>,
 
 enum Recovered {
     Data(SegmentInfo),
-    /// No acknowledged batch; the base offset (if the idx header is intact) still counts.
-    Empty(Option<u64>),
+    /// No acknowledged batch; the base offset (if the idx header is intact) and the
+    /// partition offsets of its `.meta` still count.
+    Empty(Option<u64>, Option<Offsets>),
 }
 
 fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment), LogError> {
@@ -79,8 +79,9 @@ fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment),
     let mut segments: Vec<SegmentInfo> = Vec::new();
     let mut empties = Vec::new();
     let mut next_offset = 0u64;
+    let mut part_next = Offsets::new();
     for &id in &ids {
-        match recover_segment(dir, id, fsync) {
+        match recover_segment(dir, id, fsync, &part_next) {
             Ok(Recovered::Data(seg)) => {
                 if seg.base_offset < next_offset {
                     return Err(LogError::Corrupt(format!(
@@ -90,10 +91,15 @@ fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment),
                     )));
                 }
                 next_offset = seg.base_offset + seg.rows();
+                merge_max(&mut part_next, &seg.carry);
+                for p in &seg.parts {
+                    p.advance(&mut part_next);
+                }
                 segments.push(seg);
             }
-            Ok(Recovered::Empty(base)) => {
+            Ok(Recovered::Empty(base, carry)) => {
                 next_offset = next_offset.max(base.unwrap_or(0));
+                merge_max(&mut part_next, &carry.unwrap_or_default());
                 empties.push(id);
             }
             Err(LogError::Corrupt(msg)) => quarantine(dir, id, &msg),
@@ -101,7 +107,7 @@ fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment),
         }
     }
     let id = max_id.map_or(0, |m| m + 1);
-    let active = ActiveSegment::create(dir, id, next_offset, fsync).map_err(ctx)?;
+    let active = ActiveSegment::create(dir, id, next_offset, &part_next, fsync).map_err(ctx)?;
     for e in empties {
         for ext in ["meta", "idx", "arrow"] {
             let _ = fs::remove_file(seg_file(dir, e, ext));
@@ -119,13 +125,15 @@ fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment),
         sealed: false,
         arrow_bytes: 0,
         idx_bytes: HEADER_LEN,
-        partitions: PartitionMap::new(),
+        parts: Vec::new(),
+        carry: part_next.clone(),
         mtime_ms: now_ms(),
     });
     let state = TopicState {
         dir: dir.to_path_buf(),
         segments,
         next_offset,
+        part_next,
         next_seg_id: id + 1,
     };
     Ok((state, active))
@@ -142,16 +150,25 @@ fn quarantine(dir: &Path, id: u64, msg: &str) {
     }
 }
 
-fn recover_segment(dir: &Path, id: u64, fsync: bool) -> Result<Recovered, LogError> {
+/// `part_next`: the partitions' next local offsets after the earlier segments (the carry of
+/// a segment whose `.meta` does not say).
+fn recover_segment(
+    dir: &Path,
+    id: u64,
+    fsync: bool,
+    part_next: &Offsets,
+) -> Result<Recovered, LogError> {
     let arrow_path = seg_file(dir, id, "arrow");
     let idx_path = seg_file(dir, id, "idx");
     let ctx = |e: std::io::Error| io_err(&arrow_path.display().to_string(), e);
     let arrow_len = fs::metadata(&arrow_path).map(|m| m.len()).unwrap_or(0);
+    let meta = read_meta(dir, id);
+    let carry = meta.as_ref().and_then(|m| m.carry.clone());
     if !idx_path.exists() {
-        return Ok(Recovered::Empty(None));
+        return Ok(Recovered::Empty(None, carry));
     }
     let Some(mut idx) = index::load(&idx_path, arrow_len).map_err(ctx)? else {
-        return Ok(Recovered::Empty(None));
+        return Ok(Recovered::Empty(None, carry));
     };
     // Without fsync a power loss can leave indexed but zero-filled data: every message
     // starts with the IPC continuation marker.
@@ -176,7 +193,7 @@ fn recover_segment(dir: &Path, id: u64, fsync: bool) -> Result<Recovered, LogErr
     }
     let (Some(first), Some(last)) = (idx.records.first().copied(), idx.records.last().copied())
     else {
-        return Ok(Recovered::Empty(Some(idx.base_offset)));
+        return Ok(Recovered::Empty(Some(idx.base_offset), carry));
     };
     let end = last.end();
     let rows: u64 = idx.records.iter().map(|r| u64::from(r.rows)).sum();
@@ -202,20 +219,22 @@ fn recover_segment(dir: &Path, id: u64, fsync: bool) -> Result<Recovered, LogErr
     }
     let schema_msg = read_range(&arrow_path, 0, first.offset).map_err(ctx)?;
     let schema = parse_schema(&schema_msg)?;
-    let meta = read_meta(dir, id).filter(|m| m.rows == rows && m.end == end);
-    let partitions = match meta {
-        Some(m) => m.partitions,
+    let mut carry = carry.unwrap_or_else(|| part_next.clone());
+    merge_max(&mut carry, part_next);
+    let counted: Vec<u32> = idx.records.iter().map(|r| r.rows).collect();
+    let summarized = meta
+        .filter(|m| m.rows == rows && m.end == end)
+        .and_then(|m| from_meta(&carry, &m.names, m.batches.as_deref()?, &counted));
+    let parts = match summarized {
+        Some(parts) => parts,
         None => {
-            let mut parts = PartitionMap::new();
+            let mut next = carry.clone();
+            let mut parts: Vec<BatchParts> = Vec::with_capacity(idx.records.len());
             for rec in &idx.records {
                 let batch = read_batch(&arrow_path, &schema_msg, rec)?;
-                track_partitions(&batch, rec.first_row, &mut parts);
+                parts.push(assign(counts(&batch), &mut next));
             }
-            let meta = SegMeta {
-                rows,
-                end,
-                partitions: parts.clone(),
-            };
+            let meta = SegMeta::sealed(rows, end, &carry, &parts);
             write_meta(dir, id, &meta, fsync).map_err(ctx)?;
             parts
         }
@@ -229,7 +248,8 @@ fn recover_segment(dir: &Path, id: u64, fsync: bool) -> Result<Recovered, LogErr
         sealed: true,
         arrow_bytes: end + EOS.len() as u64,
         idx_bytes: idx.valid_len,
-        partitions,
+        parts,
+        carry,
         mtime_ms: mtime_ms(&arrow_path),
     }))
 }

@@ -1,8 +1,7 @@
-//! Segment files: an Arrow IPC stream (`seg-<n>.arrow`), its index (`seg-<n>.idx`) and, once
-//! sealed, a small JSON summary (`seg-<n>.meta`: row count, data end, partitions) that spares
-//! the recovery a scan of the segment.
+//! Segment files: an Arrow IPC stream (`seg-<n>.arrow`), its index (`seg-<n>.idx`) and a small
+//! JSON summary (`seg-<n>.meta`): at creation the partitions' offsets so far, once sealed also
+//! the row count, data end and rows per partition per batch, which spare recovery a scan.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -18,7 +17,8 @@ use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{encode_header, IdxRecord, HEADER_LEN};
-use crate::state::{seg_file, time_range, track_partitions, PartitionMap};
+use crate::parts::{BatchParts, Offsets};
+use crate::state::{seg_file, time_range};
 use crate::LogError;
 
 /// End-of-stream marker of the Arrow IPC stream format.
@@ -36,8 +36,8 @@ pub(crate) struct ActiveSegment {
     pub idx_len: u64,
     pub schema: Option<SchemaRef>,
     pub schema_msg: Option<Buffer>,
-    /// Written but not yet indexed messages, with the partitions their rows carry.
-    pub uncommitted: Vec<(IdxRecord, PartitionMap)>,
+    /// Written but not yet indexed messages, with their rows per partition.
+    pub uncommitted: Vec<(IdxRecord, BatchParts)>,
     committed_any: bool,
 }
 
@@ -61,8 +61,15 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 impl ActiveSegment {
-    /// Creates the (empty) segment file and the idx file holding only its header.
-    pub fn create(dir: &Path, id: u64, base_offset: u64, fsync: bool) -> io::Result<ActiveSegment> {
+    /// Creates the (empty) segment file, the idx file holding only its header, and a `.meta`
+    /// holding `carry` (the partitions' next local offsets), which outlives earlier segments.
+    pub fn create(
+        dir: &Path,
+        id: u64,
+        base_offset: u64,
+        carry: &Offsets,
+        fsync: bool,
+    ) -> io::Result<ActiveSegment> {
         let new_dir = !dir.exists();
         fs::create_dir_all(dir)?;
         let mut idx = OpenOptions::new()
@@ -74,6 +81,7 @@ impl ActiveSegment {
             .create_new(true)
             .write(true)
             .open(seg_file(dir, id, "arrow"))?;
+        write_meta(dir, id, &SegMeta::fresh(carry), fsync)?;
         if fsync {
             idx.sync_data()?;
             sync_dir(dir)?;
@@ -98,7 +106,13 @@ impl ActiveSegment {
     }
 
     /// Appends an encoded batch (not durable, not indexed until [`commit`](Self::commit)).
-    pub fn write(&mut self, enc: Encoded, batch: &RecordBatch, first_row: u64) -> io::Result<()> {
+    pub fn write(
+        &mut self,
+        enc: Encoded,
+        batch: &RecordBatch,
+        first_row: u64,
+        parts: BatchParts,
+    ) -> io::Result<()> {
         let schema_len = enc.schema_msg.as_ref().map_or(0, Vec::len) as u64;
         let total = enc.len();
         if let Some(schema_msg) = &enc.schema_msg {
@@ -122,14 +136,12 @@ impl ActiveSegment {
             max_time,
             rows: batch.num_rows() as u32,
         };
-        let mut parts = PartitionMap::new();
-        track_partitions(batch, first_row, &mut parts);
         self.uncommitted.push((rec, parts));
         Ok(())
     }
 
     /// Makes the written batches durable, then their idx records. Returns what was committed.
-    pub fn commit(&mut self, fsync: bool) -> io::Result<Vec<(IdxRecord, PartitionMap)>> {
+    pub fn commit(&mut self, fsync: bool) -> io::Result<Vec<(IdxRecord, BatchParts)>> {
         if self.uncommitted.is_empty() {
             return Ok(Vec::new());
         }
@@ -223,13 +235,42 @@ fn encode_with_arrow(batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
     Ok(out)
 }
 
-/// Summary written next to a sealed segment.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// Summary of a segment: written at creation (only `carry`) and again once sealed.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub(crate) struct SegMeta {
     pub rows: u64,
     /// End of the last indexed message (the EOS marker follows).
     pub end: u64,
-    pub partitions: BTreeMap<String, (u64, u64)>,
+    /// The partitions' next local offsets when the segment was created (absent in summaries
+    /// written before partition-local offsets).
+    #[serde(default)]
+    pub carry: Option<Offsets>,
+    /// Partition names of `batches`.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Per indexed batch: `[index into names, rows]` per partition.
+    #[serde(default)]
+    pub batches: Option<Vec<Vec<[u32; 2]>>>,
+}
+
+impl SegMeta {
+    pub fn fresh(carry: &Offsets) -> SegMeta {
+        SegMeta {
+            carry: Some(carry.clone()),
+            ..SegMeta::default()
+        }
+    }
+
+    pub fn sealed(rows: u64, end: u64, carry: &Offsets, parts: &[BatchParts]) -> SegMeta {
+        let (names, batches) = crate::parts::to_meta(parts);
+        SegMeta {
+            rows,
+            end,
+            carry: Some(carry.clone()),
+            names,
+            batches: Some(batches),
+        }
+    }
 }
 
 pub(crate) fn write_meta(dir: &Path, id: u64, meta: &SegMeta, fsync: bool) -> io::Result<()> {

@@ -8,14 +8,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use arrow::array::{Array, AsArray, Int64Array};
 use arrow::buffer::Buffer;
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use crate::index::IdxRecord;
+use crate::parts::{BatchParts, Offsets};
 use crate::{LogConfig, LogError};
-
-/// Partition name -> (first, last) global row offset seen.
-pub(crate) type PartitionMap = BTreeMap<String, (u64, u64)>;
 
 pub(crate) struct Shared {
     pub cfg: LogConfig,
@@ -50,6 +48,7 @@ impl Shared {
                     dir: self.cfg.dir.join(name),
                     segments: Vec::new(),
                     next_offset: 0,
+                    part_next: Offsets::new(),
                     next_seg_id: 0,
                 }))
             })
@@ -72,6 +71,8 @@ pub(crate) struct TopicState {
     pub segments: Vec<SegmentInfo>,
     /// Global row offset the next acknowledged row gets.
     pub next_offset: u64,
+    /// Per partition: the local offset the next acknowledged row gets.
+    pub part_next: Offsets,
     /// Id of the next segment to create.
     pub next_seg_id: u64,
 }
@@ -97,7 +98,10 @@ pub(crate) struct SegmentInfo {
     pub sealed: bool,
     pub arrow_bytes: u64,
     pub idx_bytes: u64,
-    pub partitions: PartitionMap,
+    /// Per entry: its rows per partition, with their local offsets.
+    pub parts: Vec<BatchParts>,
+    /// The partitions' next local offsets when the segment was created.
+    pub carry: Offsets,
     /// Fallback age (file mtime, epoch ms) for segments whose rows carry no time.
     pub mtime_ms: i64,
 }
@@ -161,58 +165,6 @@ pub(crate) fn time_range(batch: &RecordBatch) -> (i64, i64) {
         }
     }
     range
-}
-
-/// Adds the `metadata.partition` values of `batch` (whose first row has global offset
-/// `first_row`) to `map`. Rows without a partition value are not tracked.
-pub(crate) fn track_partitions(batch: &RecordBatch, first_row: u64, map: &mut PartitionMap) {
-    let Some(col) = batch.column_by_name("metadata.partition") else {
-        return;
-    };
-    // Stored records hold the column dictionary-encoded: walk the keys, not the strings.
-    if let Some(dict) = col.as_dictionary_opt::<Int32Type>() {
-        if let Some(values) = dict.values().as_string_opt::<i32>() {
-            let names: Vec<Option<&str>> = values.iter().collect();
-            let name = |k: Option<i32>| names.get(usize::try_from(k?).ok()?).copied().flatten();
-            return track(dict.keys().iter().map(name), first_row, map);
-        }
-    }
-    let Ok(col) = cast(col, &DataType::Utf8) else {
-        return;
-    };
-    track(col.as_string::<i32>().iter(), first_row, map);
-}
-
-fn track<'a>(values: impl Iterator<Item = Option<&'a str>>, first_row: u64, map: &mut PartitionMap) {
-    let mut prev: Option<&str> = None;
-    for (i, v) in values.enumerate() {
-        let Some(v) = v else { continue };
-        let off = first_row + i as u64;
-        if prev == Some(v) {
-            if let Some(e) = map.get_mut(v) {
-                e.1 = e.1.max(off);
-            }
-            continue;
-        }
-        prev = Some(v);
-        map.entry(v.to_string())
-            .and_modify(|e| {
-                e.0 = e.0.min(off);
-                e.1 = e.1.max(off);
-            })
-            .or_insert((off, off));
-    }
-}
-
-pub(crate) fn merge_partitions(into: &mut PartitionMap, from: &PartitionMap) {
-    for (k, &(s, e)) in from {
-        into.entry(k.clone())
-            .and_modify(|v| {
-                v.0 = v.0.min(s);
-                v.1 = v.1.max(e);
-            })
-            .or_insert((s, e));
-    }
 }
 
 /// Topic names become directory names: keep them boring.

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use arrow::record_batch::RecordBatch;
 
-use crate::state::{io_err, merge_partitions, validate_topic, PartitionMap, Shared};
+use crate::state::{io_err, validate_topic, Shared};
 use crate::writer::{self, Msg};
 use crate::{read, recover, retention};
 use crate::{LogConfig, LogError, LogStats, Page, ReadQuery, RetentionReport};
@@ -204,13 +204,19 @@ impl LogStore {
             .collect()
     }
 
-    /// Per `metadata.partition` value: (first, last) global row offset among the live rows.
+    /// Per `metadata.partition` value with live rows: its (start, end) local offsets, `end`
+    /// being one past the last acknowledged row (see [`crate::Offsets`]; rows without a value
+    /// are partition `""`).
     pub fn partitions(&self, topic: &str) -> Result<BTreeMap<String, (u64, u64)>, LogError> {
         validate_topic(topic)?;
-        let mut out = PartitionMap::new();
+        let mut out = BTreeMap::new();
         if let Some(t) = self.inner.shared.topic(topic) {
-            for seg in &t.read().expect("topic lock").segments {
-                merge_partitions(&mut out, &seg.partitions);
+            let ts = t.read().expect("topic lock");
+            for run in ts.segments.iter().flat_map(|s| &s.parts).flat_map(|p| &p.0) {
+                if !out.contains_key(&run.name) {
+                    let end = ts.part_next.get(&run.name).copied().unwrap_or(run.first);
+                    out.insert(run.name.clone(), (run.first, end));
+                }
             }
         }
         Ok(out)

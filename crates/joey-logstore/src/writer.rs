@@ -11,7 +11,8 @@ use arrow::record_batch::RecordBatch;
 use crate::index::{HEADER_LEN, RECORD_LEN};
 use crate::pending::{coalesce, runs, Pending};
 use crate::segment::{write_meta, ActiveSegment, SegMeta, EOS};
-use crate::state::{merge_partitions, now_ms, SegmentInfo, Shared, TopicState};
+use crate::parts::{assign, counts, Offsets};
+use crate::state::{now_ms, SegmentInfo, Shared, TopicState};
 use crate::LogError;
 
 pub(crate) enum Msg {
@@ -26,8 +27,9 @@ struct Writer {
     topics: HashMap<String, Arc<RwLock<TopicState>>>,
     actives: HashMap<String, ActiveSegment>,
     pending: HashMap<String, Pending>,
-    /// Offset the next written row of a topic gets (>= the published `next_offset`).
-    next_row: HashMap<String, u64>,
+    /// Offset the next written row of a topic gets (>= the published `next_offset`), and
+    /// its partitions' next local offsets (>= the published `part_next`).
+    next_row: HashMap<String, (u64, Offsets)>,
     /// First I/O error since the last `Flush` acknowledgement.
     error: Option<String>,
 }
@@ -212,15 +214,16 @@ impl Writer {
                 return self.shared.drop_rows(rows); // creating the segment failed
             }
         }
-        let first_row = self.next_row_of(topic);
+        let (first_row, mut locals) = self.next_row_of(topic);
+        let parts = assign(counts(chunk), &mut locals);
         let len = enc.len();
         let active = self.actives.get_mut(topic).expect("active segment");
-        match active.write(enc, chunk, first_row) {
+        match active.write(enc, chunk, first_row, parts) {
             Ok(()) => {
                 self.shared
                     .bytes_on_disk
                     .fetch_add(len + RECORD_LEN, Ordering::Relaxed);
-                self.next_row.insert(topic.to_string(), first_row + rows);
+                self.next_row.insert(topic.to_string(), (first_row + rows, locals));
             }
             Err(e) => {
                 self.shared.drop_rows(rows);
@@ -229,17 +232,20 @@ impl Writer {
         }
     }
 
-    fn next_row_of(&mut self, topic: &str) -> u64 {
-        if let Some(&n) = self.next_row.get(topic) {
-            return n;
+    /// The next written row's global offset and its partitions' next local offsets.
+    fn next_row_of(&mut self, topic: &str) -> (u64, Offsets) {
+        if let Some(n) = self.next_row.get(topic) {
+            return n.clone();
         }
-        let n = self
-            .topic_state(topic)
-            .read()
-            .expect("topic lock")
-            .next_offset;
-        self.next_row.insert(topic.to_string(), n);
+        let n = self.published(topic);
+        self.next_row.insert(topic.to_string(), n.clone());
         n
+    }
+
+    fn published(&mut self, topic: &str) -> (u64, Offsets) {
+        let state = self.topic_state(topic);
+        let ts = state.read().expect("topic lock");
+        (ts.next_offset, ts.part_next.clone())
     }
 
     /// Makes the written batches of `topic` durable and visible.
@@ -266,12 +272,15 @@ impl Writer {
                     for (rec, parts) in &recs {
                         rows += u64::from(rec.rows);
                         seg.entries.push(*rec);
-                        merge_partitions(&mut seg.partitions, parts);
+                        seg.parts.push(parts.clone());
                     }
                     seg.arrow_bytes = arrow_len;
                     seg.idx_bytes = idx_len;
                 }
                 ts.next_offset = recs.last().map_or(ts.next_offset, |(r, _)| r.end_row());
+                for (_, parts) in &recs {
+                    parts.advance(&mut ts.part_next);
+                }
                 self.shared.flushed_rows.fetch_add(rows, Ordering::Relaxed);
             }
             Err(e) => {
@@ -299,11 +308,7 @@ impl Writer {
                 .fetch_sub(before - active.arrow_len, Ordering::Relaxed);
             self.finish_segment(topic, active);
         }
-        let published = self
-            .topic_state(topic)
-            .read()
-            .expect("topic lock")
-            .next_offset;
+        let published = self.published(topic);
         self.next_row.insert(topic.to_string(), published);
     }
 
@@ -313,11 +318,11 @@ impl Writer {
         if let Some(active) = self.actives.remove(topic) {
             self.finish_segment(topic, active);
         }
-        let base = self.next_row_of(topic);
+        let (base, carry) = self.next_row_of(topic);
         let state = self.topic_state(topic);
         let mut ts = state.write().expect("topic lock");
         let id = ts.next_seg_id;
-        match ActiveSegment::create(&ts.dir, id, base, self.shared.cfg.fsync) {
+        match ActiveSegment::create(&ts.dir, id, base, &carry, self.shared.cfg.fsync) {
             Ok(active) => {
                 ts.next_seg_id += 1;
                 ts.segments.push(SegmentInfo {
@@ -329,7 +334,8 @@ impl Writer {
                     sealed: false,
                     arrow_bytes: 0,
                     idx_bytes: HEADER_LEN,
-                    partitions: Default::default(),
+                    parts: Vec::new(),
+                    carry,
                     mtime_ms: now_ms(),
                 });
                 self.shared
@@ -366,11 +372,7 @@ impl Writer {
             ts.segments
                 .iter()
                 .find(|s| s.id == active.id)
-                .map(|s| SegMeta {
-                    rows: s.rows(),
-                    end: active.committed_end,
-                    partitions: s.partitions.clone(),
-                })
+                .map(|s| SegMeta::sealed(s.rows(), active.committed_end, &s.carry, &s.parts))
         };
         if let (true, Some(meta)) = (had_data, meta) {
             if let Err(e) = write_meta(&dir, active.id, &meta, fsync) {

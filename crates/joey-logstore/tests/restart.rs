@@ -53,8 +53,9 @@ fn reopen_keeps_rows_and_continues_offsets() {
         (100..150).collect::<Vec<_>>()
     );
     let parts = store.partitions(TOPIC).unwrap();
-    assert_eq!(parts["engine-0"], (0, 99));
-    assert_eq!(parts["engine-1"], (100, 149));
+    // Each partition counts its own rows: (start, one past the last).
+    assert_eq!(parts["engine-0"], (0, 100));
+    assert_eq!(parts["engine-1"], (0, 50));
     // Two data segments (one per session), plus the fresh empty active one.
     let tdir = dir.path().join(TOPIC);
     let data: Vec<_> = segment_files(&tdir, "arrow")
@@ -151,7 +152,7 @@ fn unsealed_segment_with_torn_message_and_bad_index_record() {
     );
     assert_eq!(
         store.partitions(TOPIC).unwrap()["engine-0"],
-        (0, 29),
+        (0, 30),
         "rebuilt by scanning"
     );
     assert!(seg.with_extension("meta").exists());
