@@ -64,3 +64,23 @@ fn slices_decode_to_their_rows() {
 fn files_with_dictionaries_are_left_to_arrow() {
     assert!(joey_ipc::file_chunks(&record(3, "e")).unwrap().is_none());
 }
+
+#[test]
+fn run_end_encoded_columns_decode_and_slices_of_them_are_left_to_arrow() {
+    use arrow::array::{Array, RunArray};
+    use arrow::datatypes::Int64Type;
+    let n = 10_254usize;
+    let time: RunArray<Int32Type> = RunArray::try_new(&Int32Array::from(vec![n as i32]), &Int64Array::from(vec![1_700_000_000_000i64])).unwrap();
+    let elapsed = ListArray::from_iter_primitive::<Int64Type, _, _>([Some(vec![Some(5), Some(7)]), Some(vec![Some(6), Some(8)])]);
+    let elapsed: RunArray<Int32Type> = RunArray::try_new(&Int32Array::from(vec![4_000, n as i32]), &elapsed).unwrap();
+    let tensor = ListArray::from_iter_primitive::<Float64Type, _, _>((0..n).map(|i| Some(vec![Some(i as f64); 29])));
+    let cols: Vec<(&str, ArrayRef)> = vec![("time", Arc::new(time)), ("in.tensor", Arc::new(tensor)), ("metadata.elapsed", Arc::new(elapsed))];
+    let batch = RecordBatch::try_from_iter(cols).unwrap();
+    let schema_msg = joey_ipc::schema_message(&batch.schema());
+    let chunks = joey_ipc::stream_batch(&batch).unwrap().expect("handled layout");
+    let back = decode(&schema_msg, &chunks);
+    assert_eq!(back, batch);
+    assert_eq!(back.column(0).to_data().child_data()[1].len(), 1, "one run, one value");
+    let sliced = batch.slice(3, 10);
+    assert!(joey_ipc::stream_batch(&sliced).unwrap().is_none(), "a sliced run array goes to arrow's writer");
+}

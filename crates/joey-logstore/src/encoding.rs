@@ -18,6 +18,8 @@ use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
+use crate::runs;
+
 /// Field-metadata key (value `"dictionary"`) of a column the store dictionary-encoded.
 pub const MARK: &str = "joey.log.encoding";
 
@@ -25,28 +27,43 @@ fn stored_type() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
-/// The on-disk form of `batch`: its `Utf8` columns dictionary-encoded and marked.
-pub(crate) fn to_stored(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+/// The on-disk form of `batch`: its `Utf8` columns dictionary-encoded, and columns of one
+/// value run-end encoded (`runs.rs`), both marked. `segment`: the stored schema of the segment
+/// the batch goes to, if it has one; a batch of the same appended schema keeps its layout.
+pub(crate) fn to_stored(batch: &RecordBatch, segment: Option<&SchemaRef>) -> Result<RecordBatch, ArrowError> {
     let schema = batch.schema();
-    if !schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8) {
-        return Ok(batch.clone());
-    }
+    let segment = segment.filter(|s| plain_schema(s) == *schema);
+    let decide = segment.is_none() && batch.num_rows() >= runs::MIN_ROWS;
     let mut fields = Vec::with_capacity(schema.fields().len());
     let mut cols = Vec::with_capacity(schema.fields().len());
-    for (f, c) in schema.fields().iter().zip(batch.columns()) {
-        if f.data_type() != &DataType::Utf8 {
+    let mut changed = false;
+    for (i, (f, c)) in schema.fields().iter().zip(batch.columns()).enumerate() {
+        let as_runs = match segment {
+            Some(s) => is_runs(s.field(i)),
+            None => decide && runs::eligible(f.data_type()) && runs::is_constant(c.as_ref()),
+        };
+        let (col, kind) = if f.data_type() == &DataType::Utf8 {
+            let strings = c.as_string::<i32>();
+            let col = match constant_dictionary(strings) {
+                Some(d) => d,
+                None => cast(c, &stored_type())?,
+            };
+            (col, "dictionary")
+        } else if as_runs {
+            (runs::encode(c)?, "runs")
+        } else {
             fields.push(f.clone());
             cols.push(c.clone());
             continue;
-        }
+        };
         let mut meta = f.metadata().clone();
-        meta.insert(MARK.to_string(), "dictionary".to_string());
-        fields.push(Arc::new(f.as_ref().clone().with_data_type(stored_type()).with_metadata(meta)));
-        let strings = c.as_string::<i32>();
-        cols.push(match constant_dictionary(strings) {
-            Some(d) => d,
-            None => cast(c, &stored_type())?,
-        });
+        meta.insert(MARK.to_string(), kind.to_string());
+        fields.push(Arc::new(f.as_ref().clone().with_data_type(col.data_type().clone()).with_metadata(meta)));
+        cols.push(col);
+        changed = true;
+    }
+    if !changed {
+        return Ok(batch.clone());
     }
     rebuild(batch, Schema::new(fields).with_metadata(schema.metadata().clone()), cols)
 }
@@ -54,12 +71,18 @@ pub(crate) fn to_stored(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> 
 /// The appended form of a stored batch: marked columns back to `Utf8`, without the mark.
 pub(crate) fn to_plain(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
     let schema = batch.schema();
-    if !schema.fields().iter().any(|f| is_marked(f)) {
+    if !schema.fields().iter().any(|f| is_marked(f) || is_runs(f)) {
         return Ok(batch.clone());
     }
     let mut cols = Vec::with_capacity(schema.fields().len());
     for (f, c) in schema.fields().iter().zip(batch.columns()) {
-        cols.push(if is_marked(f) { cast(c, &DataType::Utf8)? } else { c.clone() });
+        cols.push(if is_marked(f) {
+            cast(c, &DataType::Utf8)?
+        } else if is_runs(f) {
+            runs::decode(c.as_ref())?
+        } else {
+            c.clone()
+        });
     }
     rebuild(batch, plain_schema(&schema), cols)
 }
@@ -70,14 +93,21 @@ pub(crate) fn plain_schema(schema: &SchemaRef) -> Schema {
         .fields()
         .iter()
         .map(|f| {
-            if !is_marked(f) {
-                return f.clone();
-            }
+            let plain = match f.data_type() {
+                _ if is_marked(f) => DataType::Utf8,
+                DataType::RunEndEncoded(_, values) if is_runs(f) => values.data_type().clone(),
+                _ => return f.clone(),
+            };
             let meta: HashMap<String, String> = f.metadata().iter().filter(|(k, _)| *k != MARK).map(|(k, v)| (k.clone(), v.clone())).collect();
-            Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8).with_metadata(meta))
+            Arc::new(f.as_ref().clone().with_data_type(plain).with_metadata(meta))
         })
         .collect();
     Schema::new(fields).with_metadata(schema.metadata().clone())
+}
+
+/// A column stored run-end encoded (`runs.rs`).
+pub(crate) fn is_runs(f: &Field) -> bool {
+    f.metadata().get(MARK).is_some_and(|v| v == "runs") && matches!(f.data_type(), DataType::RunEndEncoded(..))
 }
 
 fn is_marked(f: &Field) -> bool {
@@ -129,7 +159,7 @@ mod tests {
     }
 
     fn roundtrip(b: &RecordBatch) -> RecordBatch {
-        let stored = to_stored(b).unwrap();
+        let stored = to_stored(b, None).unwrap();
         assert_eq!(stored.schema().field(1).data_type(), &stored_type());
         assert_eq!(stored.schema().field(1).metadata().get(MARK).map(String::as_str), Some("dictionary"));
         assert_eq!(plain_schema(&stored.schema()), *b.schema());
@@ -163,7 +193,7 @@ mod tests {
         let values: ArrayRef = Arc::new(StringArray::from(vec!["p"]));
         let d = DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![0, 0]), values).unwrap();
         let b = RecordBatch::try_from_iter(vec![("metadata.partition", Arc::new(d) as ArrayRef)]).unwrap();
-        let stored = to_stored(&b).unwrap();
+        let stored = to_stored(&b, None).unwrap();
         assert!(stored.schema().field(0).metadata().is_empty());
         assert_eq!(to_plain(&stored).unwrap(), b);
     }

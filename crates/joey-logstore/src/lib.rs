@@ -60,6 +60,10 @@
 //! * Top-level `Utf8` columns are stored dictionary-encoded and marked
 //!   (`joey.log.encoding=dictionary` on the field); reads give them back as `Utf8`. Another tool
 //!   reading a segment sees the dictionary columns.
+//! * Columns holding one value in a segment's first batch (of at least 64 rows: one big
+//!   request's `time`, `anomaly.count`, `metadata.elapsed`, `metadata.dropped`) are stored
+//!   run-end encoded for the whole segment and marked `joey.log.encoding=runs` (`runs.rs`);
+//!   reads give them back plain.
 //! * At open every topic gets a fresh, empty active segment at once: its idx header records
 //!   the next row offset, so offsets are never reused, even after retention removed every
 //!   older segment. Empty segments are removed by the next recovery.
@@ -78,6 +82,7 @@ mod pending;
 mod read;
 mod recover;
 mod retention;
+mod runs;
 mod segment;
 mod state;
 mod store;

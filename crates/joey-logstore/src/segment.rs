@@ -3,7 +3,7 @@
 //! the row count, data end and rows per partition per batch, which spare recovery a scan.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use arrow::buffer::Buffer;
@@ -115,12 +115,9 @@ impl ActiveSegment {
     ) -> io::Result<()> {
         let schema_len = enc.schema_msg.as_ref().map_or(0, Vec::len) as u64;
         let total = enc.len();
-        if let Some(schema_msg) = &enc.schema_msg {
-            self.arrow.write_all(schema_msg)?;
-        }
-        for chunk in &enc.batch_msg {
-            self.arrow.write_all(chunk)?;
-        }
+        let mut slices: Vec<IoSlice<'_>> = enc.schema_msg.iter().map(|m| IoSlice::new(m)).collect();
+        slices.extend(enc.batch_msg.iter().filter(|c| !c.is_empty()).map(|c| IoSlice::new(c)));
+        write_all_vectored(&mut self.arrow, &mut slices)?;
         if let Some(schema_msg) = enc.schema_msg {
             self.schema = Some(batch.schema());
             self.schema_msg = Some(Buffer::from_vec(schema_msg));
@@ -290,6 +287,21 @@ pub(crate) fn write_meta(dir: &Path, id: u64, meta: &SegMeta, fsync: bool) -> io
 pub(crate) fn read_meta(dir: &Path, id: u64) -> Option<SegMeta> {
     let bytes = fs::read(seg_file(dir, id, "meta")).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// Writes every slice, in as few `writev` calls as the kernel allows (at most 1024 slices
+/// each).
+fn write_all_vectored(f: &mut File, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !slices.is_empty() {
+        let n = slices.len().min(1024);
+        match f.write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Reads `len` bytes at `offset` of a file.

@@ -139,8 +139,13 @@ pub(crate) fn parse_seg_file(name: &str) -> Option<(u64, &str)> {
 
 /// The `time` column as epoch milliseconds, if present and of a supported type.
 pub(crate) fn time_column(batch: &RecordBatch) -> Option<Int64Array> {
-    let col = batch.column_by_name("time")?;
+    time_values(batch.column_by_name("time")?)
+}
+
+fn time_values(col: &arrow::array::ArrayRef) -> Option<Int64Array> {
     match col.data_type() {
+        // Stored run-end encoded (one request's rows share their time).
+        DataType::RunEndEncoded(..) => time_values(&crate::runs::decode(col.as_ref()).ok()?),
         DataType::Int64 => Some(col.as_primitive::<Int64Type>().clone()),
         DataType::Timestamp(_, tz) => {
             let ms = cast(col, &DataType::Timestamp(TimeUnit::Millisecond, tz.clone())).ok()?;

@@ -164,7 +164,8 @@ impl Writer {
 
     fn write_chunk(&mut self, topic: &str, chunk: &RecordBatch) {
         let rows = chunk.num_rows() as u64;
-        let stored = match crate::encoding::to_stored(chunk) {
+        let segment = self.actives.get(topic).and_then(|a| a.schema.clone());
+        let stored = match crate::encoding::to_stored(chunk, segment.as_ref()) {
             Ok(b) => b,
             Err(e) => return self.fail(format!("encoding a log batch of {topic}: {e}"), rows),
         };
