@@ -163,7 +163,14 @@ fn time_values(col: &arrow::array::ArrayRef) -> Option<Int64Array> {
 /// (min, max) of the non-null times; `(i64::MAX, i64::MIN)` when there are none.
 pub(crate) fn time_range(batch: &RecordBatch) -> (i64, i64) {
     let mut range = (i64::MAX, i64::MIN);
-    if let Some(t) = time_column(batch) {
+    let col = batch.column_by_name("time");
+    // Run-end encoded times: the runs' values are all the values there are.
+    let runs = col.and_then(|c| c.as_any().downcast_ref::<arrow::array::RunArray<arrow::datatypes::Int32Type>>());
+    let times = match runs {
+        Some(r) => time_values(r.values()),
+        None => time_column(batch),
+    };
+    if let Some(t) = times {
         for v in t.iter().flatten() {
             range.0 = range.0.min(v);
             range.1 = range.1.max(v);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -28,6 +28,8 @@ struct Inner {
     shared: Arc<Shared>,
     tx: Sender<Msg>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Set once `stop` begins: appends are shed from then on (checked without a lock).
+    stopped: AtomicBool,
     lock: Mutex<Option<File>>,
 }
 
@@ -39,6 +41,7 @@ impl Drop for Inner {
 
 impl Inner {
     fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
         let Some(handle) = self.writer.lock().expect("writer lock").take() else {
             return;
         };
@@ -101,6 +104,7 @@ impl LogStore {
                 shared,
                 tx,
                 writer: Mutex::new(Some(handle)),
+                stopped: AtomicBool::new(false),
                 lock: Mutex::new(Some(lock)),
             }),
         })
@@ -147,7 +151,7 @@ impl LogStore {
             shared.drop_rows(rows);
             return false;
         }
-        if self.inner.writer.lock().map(|w| w.is_none()).unwrap_or(true) {
+        if self.inner.stopped.load(Ordering::Acquire) {
             shared.queued_rows.fetch_sub(rows, Ordering::AcqRel);
             shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             shared.drop_rows(rows);
