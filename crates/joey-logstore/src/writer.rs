@@ -100,20 +100,28 @@ impl Writer {
     /// same-schema batches at once: the many small per-request batches are freed within a TICK
     /// instead of living until the flush (which kept hundreds of thousands of small allocations
     /// alive under load and made the request threads' allocator work much harder).
+    ///
+    /// Topics past `flush_rows` (or a quarter of `queue_max_bytes`) are flushed only once the
+    /// whole inbox is taken (group commit): when appends outpace the disk, everything that
+    /// arrived during one flush's fsync shares the next one, instead of each big record paying
+    /// its own.
     fn drain_inbox(&mut self) {
         let entries = std::mem::take(&mut *self.shared.inbox.lock().expect("inbox lock"));
         for run in runs(entries) {
             let mut bytes = run.bytes;
             for batch in coalesce(run.batches, self.shared.cfg.flush_rows) {
-                self.add(run.topic.clone(), batch, std::mem::take(&mut bytes));
+                let p = self.pending.entry(run.topic.clone()).or_insert_with(Pending::new);
+                p.push(batch, std::mem::take(&mut bytes));
             }
         }
-    }
-
-    fn add(&mut self, topic: String, batch: RecordBatch, bytes: u64) {
-        let p = self.pending.entry(topic.clone()).or_insert_with(Pending::new);
-        p.push(batch, bytes);
-        if p.rows >= self.shared.cfg.flush_rows || p.bytes >= self.shared.cfg.queue_max_bytes / 4 {
+        let cfg = &self.shared.cfg;
+        let full: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.rows >= cfg.flush_rows || p.bytes >= cfg.queue_max_bytes / 4)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for topic in full {
             self.flush_topic(&topic);
         }
     }
