@@ -220,8 +220,14 @@ def main():
                         url, body, ct, accept, auth = srv.target(w, models[w.model])
                         if rep == 0 and WARMUP > 0:
                             load.run_wrk(url, body, ct, c, WARMUP, accept, auth)
+                        logged = srv.log_counters() if isinstance(srv, S.Joey) else None
                         r = load.measure(srv.pid, url, body, ct, c, DURATION, w.rows, accept, auth)
                         r.update(server=name, workload=w.name, repeat=rep)
+                        if logged:
+                            # Rows the log store kept and shed during this cell (it sheds instead of
+                            # blocking inference when its writer falls behind).
+                            after = srv.log_counters()
+                            r.update(log_appended=after[0] - logged[0], log_shed=after[1] - logged[1])
                         runs.append(r)
                         flag = f"  !! {r['errors']} errors" if r["errors"] else ""
                         log(f"rep {rep + 1}/{REPEATS} {w.name:18s} c={c:<3d} {name:16s} {r['rps']:>9,.0f} req/s "

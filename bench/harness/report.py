@@ -24,8 +24,21 @@ def aggregate(runs):
         agg["non2xx"] = sum(r["non2xx"] for r in rs)
         agg["errors"] = sum(r["errors"] for r in rs)
         agg["requests"] = sum(r["requests"] for r in rs)
+        if all("log_shed" in r for r in rs):
+            agg["log_appended"] = sum(r["log_appended"] for r in rs)
+            agg["log_shed"] = sum(r["log_shed"] for r in rs)
         out[key] = agg
     return out
+
+
+def shed_text(a):
+    """How many of a cell's rows the log store shed (its writer fell behind), if it reported."""
+    if not a or "log_shed" not in a:
+        return ""
+    total = a["log_appended"] + a["log_shed"]
+    if not total:
+        return ""
+    return f"; the log store took {a['log_appended']:,} rows and shed {a['log_shed']:,} ({a['log_shed'] / total * 100:.1f}%)"
 
 
 def _f(x, nd=0, unit=""):
@@ -147,7 +160,7 @@ def verdicts(agg, floors, infos, workloads, logging_flag_known):
             if on and off:
                 cost = 1 - on / off
                 text = (f"{w.name}, c={c}: inference logging costs {cost * 100:.1f}% of req/s (on {on:,.0f}, off {off:,.0f}); "
-                        f"target ≤ 10%")
+                        f"target ≤ 10%{shed_text(agg.get(('joey', w.name, c)))}")
                 if not logging_flag_known:
                     out.append((None, text + ". Not measurable: this build ignores JOEY_INFERENCE_LOGGING, so both "
                                              "rows ran the same configuration and the gap is run-to-run noise"))

@@ -102,6 +102,14 @@ class Joey(Server):
                    JOEY_ACCESS_TOKEN_TTL_SECS="86400")
         self._spawn([JOEY_BIN, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}"], env)
 
+    def log_counters(self):
+        """(rows appended, rows shed) by the log store so far, from `GET /metrics`."""
+        import urllib.request
+        with urllib.request.urlopen(self.base + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        values = dict(line.split()[:2] for line in text.splitlines() if line.startswith("joey_log_rows_"))
+        return int(float(values.get("joey_log_rows_appended_total", 0))), int(float(values.get("joey_log_rows_dropped_total", 0)))
+
     def token(self, grant):
         import base64
         basic = base64.b64encode(f"api-client:{self.SECRET}".encode()).decode()
