@@ -125,16 +125,10 @@ fn constant_dictionary(col: &StringArray) -> Option<ArrayRef> {
     if n == 0 || col.null_count() > 0 {
         return None;
     }
-    let first = col.value(0).as_bytes();
     let offsets = col.value_offsets();
-    let len = first.len() as i32;
-    if !offsets.windows(2).all(|w| w[1] - w[0] == len) {
-        return None;
-    }
-    // Evenly spaced values are all equal when the bytes repeat with their length as period:
-    // one memcmp of the data against itself shifted by one value.
+    let len = runs::uniform_spacing(offsets)?;
     let data = &col.value_data()[offsets[0] as usize..offsets[n] as usize];
-    if data[first.len()..] != data[..data.len() - first.len()] {
+    if !runs::periodic(data, len) {
         return None;
     }
     let keys = Int32Array::from(vec![0i32; n]);

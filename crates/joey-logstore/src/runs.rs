@@ -44,19 +44,16 @@ pub(crate) fn is_constant(col: &dyn Array) -> bool {
         DataType::List(_) => {
             let list = col.as_list::<i32>();
             let offsets = list.value_offsets();
-            let k = offsets[1] - offsets[0];
-            if !offsets.windows(2).all(|o| o[1] - o[0] == k) {
-                return false;
-            }
+            let Some(k) = uniform_spacing(offsets) else { return false };
             if k == 0 {
                 return true; // every row an empty list
             }
-            let values = list.values().slice(offsets[0] as usize, (offsets[n] - offsets[0]) as usize);
+            let values = list.values().slice(offsets[0] as usize, n * k);
             let vd = values.to_data();
             match (vd.data_type().primitive_width(), vd.buffers().first()) {
                 (Some(w), Some(b)) if values.null_count() == 0 => {
                     let bytes = &b.as_slice()[vd.offset() * w..(vd.offset() + values.len()) * w];
-                    periodic(bytes, w * k as usize)
+                    periodic(bytes, w * k)
                 }
                 _ => false,
             }
@@ -65,8 +62,15 @@ pub(crate) fn is_constant(col: &dyn Array) -> bool {
     }
 }
 
-/// Whether `bytes` repeats with period `p`: one memcmp against itself shifted by `p`.
-fn periodic(bytes: &[u8], p: usize) -> bool {
+/// The common spacing of `offsets` (every row's value the same length), if there is one.
+pub(crate) fn uniform_spacing(offsets: &[i32]) -> Option<usize> {
+    let k = offsets.get(1)? - offsets[0];
+    offsets.windows(2).all(|o| o[1] - o[0] == k).then_some(k as usize)
+}
+
+/// Whether `bytes` repeats with period `p`: one memcmp against itself shifted by `p`. With
+/// evenly spaced values of `p` bytes, that says they are all equal.
+pub(crate) fn periodic(bytes: &[u8], p: usize) -> bool {
     bytes.len() < p || bytes[p..] == bytes[..bytes.len() - p]
 }
 
