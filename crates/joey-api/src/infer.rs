@@ -107,7 +107,7 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
     let params = DatasetParams::from_query(query).map_err(codec_err)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let format = codec::request_format(ct, &body).map_err(codec_err)?;
-    let batch = if body.len() > 256 * 1024 {
+    let batch = if body.len() > OFFLOAD_BYTES {
         tokio::task::spawn_blocking(move || codec::decode_request(format, &body)).await.map_err(|e| engine_err(Error::internal(e)))?
     } else {
         codec::decode_request(format, &body)
@@ -131,17 +131,32 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
     let shed = s.config.inference_logging && !s.logs.append(&live.topic, result.clone());
     let selected = codec::select(&result, &params);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let sep = params.separator.as_deref();
-    let (body, ctype) = match codec::response_format(accept) {
-        ResponseFormat::Arrow => (Body::new(Chunks::new(codec::encode_arrow_chunks(&selected, sep).map_err(codec_err)?)), "application/vnd.apache.arrow.file"),
-        ResponseFormat::PandasRecords => (Body::from(codec::encode_json(&selected, sep)), "application/json; format=pandas-records"),
-        ResponseFormat::WallarooJson => (Body::from(codec::encode_wallaroo_json(&selected)), "application/json; format=wallaroo"),
-    };
+    let (body, ctype) = encode(selected, codec::response_format(accept), params.separator).await?;
     let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], body).into_response();
     if shed {
         resp.headers_mut().insert("x-joey-log-dropped", HeaderValue::from_static("1"));
     }
     Ok(resp)
+}
+
+/// Results above this size are printed as JSON on the blocking pool (milliseconds of work),
+/// like request bodies above it are parsed there, so big answers never stall the workers that
+/// serve small ones.
+const OFFLOAD_BYTES: usize = 256 * 1024;
+
+/// The response body and its content type. Arrow shares the result's buffers (cheap); JSON
+/// prints every value.
+async fn encode(batch: arrow::record_batch::RecordBatch, format: ResponseFormat, sep: Option<String>) -> Result<(Body, &'static str), ApiError> {
+    if format == ResponseFormat::Arrow {
+        return Ok((Body::new(Chunks::new(codec::encode_arrow_chunks(&batch, sep.as_deref()).map_err(codec_err)?)), "application/vnd.apache.arrow.file"));
+    }
+    let big = batch.get_array_memory_size() > OFFLOAD_BYTES;
+    let json = move || match format {
+        ResponseFormat::WallarooJson => (codec::encode_wallaroo_json(&batch), "application/json; format=wallaroo"),
+        _ => (codec::encode_json(&batch, sep.as_deref()), "application/json; format=pandas-records"),
+    };
+    let (bytes, ctype) = if big { tokio::task::spawn_blocking(json).await.map_err(|e| engine_err(Error::internal(e)))? } else { json() };
+    Ok((Body::from(bytes), ctype))
 }
 
 /// A failed request as a log record: `time`, the input columns as `in.*`, `error`, and the

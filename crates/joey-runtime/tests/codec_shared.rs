@@ -342,13 +342,13 @@ fn timings_detail() {
         .to_vec();
     let t = Instant::now();
     let mut out = Vec::with_capacity(floats.len() * 12);
-    let mut buf = ryu::Buffer::new();
+    let mut buf = zmij::Buffer::new();
     for f in &floats {
         out.extend_from_slice(buf.format_finite(*f).as_bytes());
         out.push(b',');
     }
     println!(
-        "raw ryu over {} f32: {:?} ({} bytes) {n}",
+        "raw zmij over {} f32: {:?} ({} bytes) {n}",
         floats.len(),
         t.elapsed(),
         out.len()

@@ -16,7 +16,7 @@ pub(crate) const NO_ROWS: &str = "the request has no rows";
 
 /// Decodes a pandas-records body: a JSON array of row objects.
 pub(crate) fn decode_pandas_records(body: &[u8]) -> Result<RecordBatch, CodecError> {
-    match parse(body)? {
+    match parse(body)?.into_plain() {
         J::Arr(rows) => decode_records(&rows),
         J::Obj(_) => Err(CodecError::bad(
             "a pandas-records body must be a JSON array of row objects, found an object \
@@ -32,8 +32,12 @@ pub(crate) fn decode_pandas_records(body: &[u8]) -> Result<RecordBatch, CodecErr
 /// Decodes a legacy Wallaroo JSON body: an object whose values are lists over rows. An array
 /// of row objects is accepted too (decoded as pandas-records).
 pub(crate) fn decode_wallaroo_json(body: &[u8]) -> Result<RecordBatch, CodecError> {
-    match parse(body)? {
-        J::Obj(pairs) => decode_columnar(&pairs),
+    match parse(body)?.into_plain() {
+        J::Obj(pairs) => {
+            // Each value lists the rows: walked element by element.
+            let pairs: Vec<_> = pairs.into_iter().map(|(k, v)| (k, v.into_plain())).collect();
+            decode_columnar(&pairs)
+        }
         J::Arr(rows) => decode_records(&rows),
         other => Err(CodecError::bad(format!(
             "a Wallaroo JSON body must be an object of columns (each a list over rows), found {}",
@@ -48,7 +52,7 @@ fn singular(v: &J<'_>) -> &'static str {
         J::Bool(_) => "a boolean",
         J::Int(_) | J::UInt(_) | J::Float(_) => "a number",
         J::Str(_) => "a string",
-        J::Arr(_) => "a list",
+        J::Arr(_) | J::Floats(_) => "a list",
         J::Obj(_) => "an object",
     }
 }
@@ -250,6 +254,31 @@ mod tests {
             NO_ROWS
         );
         assert_eq!(decode_wallaroo_json(br#"[{"a":1}]"#).unwrap().num_rows(), 1);
+    }
+
+    #[test]
+    fn float_lists_mix_with_other_rows() {
+        let body = br#"[{"t":[0.5,1.5]},{"t":[2,null,0.25]},{"t":null},{},{"t":[]},{"t":[1e3]}]"#;
+        let b = decode_pandas_records(body).unwrap();
+        assert_eq!(b.schema().field(0).data_type(), &list_of(DataType::Float64));
+        let t = b.column(0).as_list::<i32>();
+        assert_eq!(t.value_offsets(), &[0, 2, 5, 5, 5, 5, 6]);
+        let valid: Vec<bool> = (0..6).map(|i| t.is_valid(i)).collect();
+        assert_eq!(valid, [true, true, false, false, true, true]);
+        let values = t.values().as_primitive::<Float64Type>();
+        assert_eq!(values.values(), &[0.5, 1.5, 2.0, 0.0, 0.25, 1000.0]);
+        assert_eq!(values.null_count(), 1);
+        assert!(values.is_null(3));
+        let nested = decode_pandas_records(br#"[{"m":[[0.5,0.25],[1.5]]},{"m":[[2],[]]}]"#).unwrap();
+        assert_eq!(nested.schema().field(0).data_type(), &list_of(list_of(DataType::Float64)));
+        let e = |b: &[u8]| decode_pandas_records(b).unwrap_err().to_string();
+        assert_eq!(e(br#"[{"t":[0.5]},{"t":["s"]}]"#), "column 't' mixes numbers and strings (row 1)");
+        assert_eq!(e(br#"[{"t":[0.5]},{"t":0.5}]"#), "column 't' mixes lists and numbers (row 1)");
+        assert!(e(b"[0.5, 1.5]").contains("row 0 must be a JSON object"));
+        let c = decode_wallaroo_json(br#"{"x":[1.5,2.5],"y":[[0.5],[1.5]]}"#).unwrap();
+        assert_eq!(c.num_rows(), 2);
+        assert_eq!(c.column(0).as_primitive::<Float64Type>().values(), &[1.5, 2.5]);
+        assert_eq!(c.schema().field(1).data_type(), &list_of(DataType::Float64));
     }
 
     #[test]

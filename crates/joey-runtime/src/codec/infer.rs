@@ -53,6 +53,7 @@ impl Kind {
                     J::Str(_) => Kind::Str,
                     J::Obj(_) => Kind::Obj,
                     J::Arr(_) => Kind::List(Box::new(Kind::Null)),
+                    J::Floats(_) => Kind::List(Box::new(Kind::Float)),
                     J::Null => unreachable!(),
                 };
                 if let (Kind::List(inner), J::Arr(items)) = (self, v) {
@@ -77,6 +78,8 @@ impl Kind {
                 }
                 Ok(())
             }
+            // Non-empty, all floats: one element says it all.
+            (Kind::List(inner), J::Floats(_)) => inner.observe(&J::Float(0.0)),
             (k, v) => Err((k.name(), v.kind_name())),
         }
     }
@@ -167,6 +170,9 @@ fn build_f64(cells: &[&J<'_>]) -> Float64Array {
 }
 
 fn build_list(inner: &Kind, cells: &[&J<'_>]) -> Result<ArrayRef, CodecError> {
+    if *inner == Kind::Float {
+        return build_float_list(cells);
+    }
     let mut offsets: Vec<i32> = Vec::with_capacity(cells.len() + 1);
     offsets.push(0);
     let total: usize = cells
@@ -190,6 +196,9 @@ fn build_list(inner: &Kind, cells: &[&J<'_>]) -> Result<ArrayRef, CodecError> {
         let is_valid = if let J::Arr(items) = c {
             children.extend(items.iter());
             true
+        } else if let J::Floats(_) = c {
+            // `observe` made the element kind `Float` for any row holding `Floats`.
+            return Err(CodecError::bad("internal: a float list outside a float column"));
         } else {
             valid.get_or_insert_with(|| vec![true; i]);
             false
@@ -203,6 +212,62 @@ fn build_list(inner: &Kind, cells: &[&J<'_>]) -> Result<ArrayRef, CodecError> {
     let field = Arc::new(Field::new("item", child.data_type().clone(), true));
     let nulls = valid.map(|v| NullBuffer::new(BooleanBuffer::from(v)));
     let list = ListArray::try_new(field, OffsetBuffer::new(offsets.into()), child, nulls)
+        .map_err(|e| CodecError::bad(format!("cannot build a list column: {e}")))?;
+    Ok(Arc::new(list))
+}
+
+/// `List<Float64>` from rows that are `Floats` (copied as slices), `Arr` of numbers and nulls,
+/// or null.
+fn build_float_list(cells: &[&J<'_>]) -> Result<ArrayRef, CodecError> {
+    let mut offsets: Vec<i32> = Vec::with_capacity(cells.len() + 1);
+    offsets.push(0);
+    let mut values: Vec<f64> = Vec::new();
+    let mut valid_values: Option<Vec<bool>> = None;
+    let mut valid_rows: Option<Vec<bool>> = None;
+    for (i, c) in cells.iter().enumerate() {
+        let row_valid = match c {
+            J::Floats(v) => {
+                values.extend_from_slice(v);
+                if let Some(valid) = valid_values.as_mut() {
+                    valid.resize(values.len(), true);
+                }
+                true
+            }
+            J::Arr(items) => {
+                for item in items {
+                    let v = match item {
+                        J::Float(f) => Some(*f),
+                        J::Int(n) => Some(*n as f64),
+                        J::UInt(n) => Some(*n as f64),
+                        _ => None,
+                    };
+                    if v.is_none() && valid_values.is_none() {
+                        valid_values = Some(vec![true; values.len()]);
+                    }
+                    values.push(v.unwrap_or(0.0));
+                    if let Some(valid) = valid_values.as_mut() {
+                        valid.push(v.is_some());
+                    }
+                }
+                true
+            }
+            _ => {
+                valid_rows.get_or_insert_with(|| vec![true; i]);
+                false
+            }
+        };
+        if let Some(valid) = valid_rows.as_mut() {
+            valid.push(row_valid);
+        }
+        offsets.push(i32::try_from(values.len()).map_err(|_| {
+            CodecError::bad("the request has too many list elements in one column")
+        })?);
+    }
+    let value_nulls = valid_values.map(|v| NullBuffer::new(BooleanBuffer::from(v)));
+    let child = Float64Array::new(values.into(), value_nulls);
+    let field = Arc::new(Field::new("item", arrow::datatypes::DataType::Float64, true));
+    let nulls = valid_rows.map(|v| NullBuffer::new(BooleanBuffer::from(v)));
+    let list = ListArray::try_new(field, OffsetBuffer::new(offsets.into()), Arc::new(child), nulls)
         .map_err(|e| CodecError::bad(format!("cannot build a list column: {e}")))?;
     Ok(Arc::new(list))
 }
