@@ -141,9 +141,9 @@ fn plain_writer(array: &dyn Array) -> Box<dyn Cell + '_> {
         DataType::Float16 => Box::new(F16(array.as_primitive::<Float16Type>())),
         DataType::Float32 => Box::new(F32(array.as_primitive::<Float32Type>())),
         DataType::Float64 => Box::new(F64(array.as_primitive::<Float64Type>())),
-        DataType::Utf8 => Box::new(Str(array.as_string::<i32>())),
-        DataType::LargeUtf8 => Box::new(Str(array.as_string::<i64>())),
-        DataType::Utf8View => Box::new(StrView(array.as_string_view())),
+        DataType::Utf8 => strings(array.as_string::<i32>(), Str),
+        DataType::LargeUtf8 => strings(array.as_string::<i64>(), Str),
+        DataType::Utf8View => strings(array.as_string_view(), StrView),
         DataType::List(_) => Box::new(List::new(array.as_list::<i32>())),
         DataType::LargeList(_) => Box::new(List::new(array.as_list::<i64>())),
         DataType::FixedSizeList(_, _) => Box::new(FixedList::new(array.as_fixed_size_list())),
@@ -164,6 +164,37 @@ fn plain_writer(array: &dyn Array) -> Box<dyn Cell + '_> {
             None => Box::new(Fallback::new(array)),
         },
         _ => Box::new(Fallback::new(array)),
+    }
+}
+
+/// A string column that holds one value on every row (the `metadata.*` strings of a batch
+/// response) is escaped once and copied per row; any other gets `plain`.
+fn strings<'a, A, C>(array: A, plain: fn(A) -> C) -> Box<dyn Cell + 'a>
+where
+    A: arrow::array::ArrayAccessor<Item = &'a str> + 'a,
+    C: Cell + 'a,
+{
+    let n = array.len();
+    if n >= CONSTANT_MIN_ROWS && array.null_count() == 0 {
+        let first = array.value(0);
+        if (1..n).all(|i| array.value(i) == first) {
+            let mut rendered = Vec::with_capacity(first.len() + 2);
+            jsonw::write_str(&mut rendered, first);
+            return Box::new(Constant(rendered));
+        }
+    }
+    Box::new(plain(array))
+}
+
+/// Below this many rows a column is not checked for one repeated value.
+const CONSTANT_MIN_ROWS: usize = 8;
+
+/// The same JSON on every row.
+struct Constant(Vec<u8>);
+impl Cell for Constant {
+    #[inline]
+    fn write(&self, _: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
     }
 }
 

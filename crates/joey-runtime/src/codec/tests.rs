@@ -185,3 +185,28 @@ fn json_of_other_types() {
     assert_eq!(v[0]["in.q"], "\"\n");
     assert_eq!(v[2]["in.q"], "\u{1}");
 }
+
+#[test]
+fn repeated_strings_are_written_like_any_other() {
+    let n = 12;
+    let same = vec!["{\"model_name\":\"m\",\"x\":\"é\\n\"}"; n];
+    let mut mostly = same.clone();
+    mostly[n - 1] = "other";
+    let view: arrow::array::StringViewArray = same.iter().map(|s| Some(*s)).collect();
+    let b = RecordBatch::try_from_iter([
+        ("metadata.same", Arc::new(StringArray::from(same.clone())) as ArrayRef),
+        ("metadata.mostly", Arc::new(StringArray::from(mostly.clone())) as ArrayRef),
+        ("metadata.view", Arc::new(view) as ArrayRef),
+        ("metadata.short", Arc::new(StringArray::from(vec!["a"; n])) as ArrayRef),
+    ])
+    .unwrap();
+    let out = encode_json(&b, Some("."));
+    let rows: Vec<HashMap<String, String>> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(rows.len(), n);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["metadata.same"], same[i]);
+        assert_eq!(row["metadata.mostly"], mostly[i]);
+        assert_eq!(row["metadata.view"], same[i]);
+        assert_eq!(row["metadata.short"], "a");
+    }
+}
