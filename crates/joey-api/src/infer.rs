@@ -107,8 +107,10 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
     let params = DatasetParams::from_query(query).map_err(codec_err)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let format = codec::request_format(ct, &body).map_err(codec_err)?;
+    // A big body is decoded on the blocking pool, and an Arrow one in place: its columns keep the
+    // body's bytes (a small body may share hyper's read buffer, so it is copied instead).
     let batch = if body.len() > OFFLOAD_BYTES {
-        tokio::task::spawn_blocking(move || codec::decode_request(format, &body)).await.map_err(|e| engine_err(Error::internal(e)))?
+        tokio::task::spawn_blocking(move || codec::decode_request_shared(format, &body)).await.map_err(|e| engine_err(Error::internal(e)))?
     } else {
         codec::decode_request(format, &body)
     }

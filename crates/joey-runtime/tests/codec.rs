@@ -360,3 +360,37 @@ fn decoded_types() {
         r#"[{"img":[[[1.0,2.0,3.0],[4.0,5.0,6.0]],[[7.0,8.0,9.0],[10.0,11.0,12.5]]]}]"#
     );
 }
+
+#[test]
+fn shared_arrow_bodies_are_decoded_in_place() {
+    use arrow::array::{AsArray, Float32Array};
+    let values: Vec<f32> = (0..4096).map(|i| i as f32 * 0.5).collect();
+    let batch = RecordBatch::try_from_iter([(
+        "x",
+        Arc::new(Float32Array::from(values.clone())) as ArrayRef,
+    )])
+    .unwrap();
+    for format in [RequestFormat::ArrowFile, RequestFormat::ArrowStream] {
+        let mut out = Vec::new();
+        if format == RequestFormat::ArrowFile {
+            let mut w = FileWriter::try_new(&mut out, &batch.schema()).unwrap();
+            w.write(&batch).unwrap();
+            w.finish().unwrap();
+        } else {
+            let mut w = StreamWriter::try_new(&mut out, &batch.schema()).unwrap();
+            w.write(&batch).unwrap();
+            w.finish().unwrap();
+        }
+        let body = bytes::Bytes::from(out);
+        let shared = decode_request_shared(format, &body).unwrap();
+        let copied = decode_request(format, &body).unwrap();
+        assert_eq!(shared, copied);
+        assert_eq!(shared.column(0).as_primitive::<Float32Type>().values().to_vec(), values);
+        let inside = |p: *const f32| {
+            let (start, p) = (body.as_ptr() as usize, p as usize);
+            p >= start && p < start + body.len()
+        };
+        assert!(inside(shared.column(0).as_primitive::<Float32Type>().values().as_ptr()), "{format:?}: not a copy");
+        assert!(!inside(copied.column(0).as_primitive::<Float32Type>().values().as_ptr()), "{format:?}");
+    }
+}

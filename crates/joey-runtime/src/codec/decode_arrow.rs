@@ -1,6 +1,8 @@
 //! Arrow IPC request decoding (file format, the documented one, and stream format).
 //!
-//! The body is copied once into an aligned Arrow buffer and decoded zero-copy from it. Sizes
+//! The body is decoded zero-copy from an Arrow buffer: the request's own bytes when it is given
+//! as shared `Bytes` (buffers that are not aligned for their type are copied by arrow), else a
+//! copy of the slice. Sizes
 //! declared inside the body (footer, blocks, messages) are checked against the body length
 //! before anything is sliced or allocated, so a small malicious body cannot trigger a huge
 //! allocation; any panic inside arrow's decoders on corrupt input becomes a `BadRequest`.
@@ -51,12 +53,13 @@ fn invalid(msg: &str) -> ArrowError {
 }
 
 /// Decodes an Arrow IPC file into one batch (all record batches concatenated).
-pub(crate) fn decode_arrow_file(body: &[u8]) -> Result<RecordBatch, CodecError> {
-    let (schema, batches) = guarded("Arrow IPC file", || read_file(body))?;
+pub(crate) fn decode_arrow_file(body: Buffer) -> Result<RecordBatch, CodecError> {
+    let (schema, batches) = guarded("Arrow IPC file", || read_file(&body))?;
     combine(schema, batches)
 }
 
-fn read_file(body: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+fn read_file(buffer: &Buffer) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+    let body = buffer.as_slice();
     // magic (6) + padding (2) ... footer, footer length (4), magic (6)
     if body.len() < 18 || !is_arrow_file(body) {
         return Err(invalid("missing the ARROW1 file signature"));
@@ -75,7 +78,6 @@ fn read_file(body: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
         return Err(invalid("big-endian Arrow data is not supported"));
     }
     let schema = Arc::new(fb_to_schema(ipc_schema));
-    let buffer = Buffer::from(body);
     let block_data = |block: &Block| -> Result<Buffer, ArrowError> {
         let (offset, meta, len) = (block.offset(), block.metaDataLength(), block.bodyLength());
         let end = (meta >= 0 && len >= 0)
@@ -99,9 +101,9 @@ fn read_file(body: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
 }
 
 /// Decodes an Arrow IPC stream into one batch.
-pub(crate) fn decode_arrow_stream(body: &[u8]) -> Result<RecordBatch, CodecError> {
+pub(crate) fn decode_arrow_stream(body: Buffer) -> Result<RecordBatch, CodecError> {
     let (schema, batches) = guarded("Arrow IPC stream", || {
-        let mut buffer = Buffer::from(body);
+        let mut buffer = body;
         let mut decoder = StreamDecoder::new();
         let mut batches = Vec::new();
         while let Some(batch) = decoder.decode(&mut buffer)? {
@@ -149,7 +151,7 @@ mod tests {
         w.finish().unwrap();
         let file = w.into_inner().unwrap();
         assert!(is_arrow_file(&file));
-        assert_eq!(decode_arrow_file(&file).unwrap().num_rows(), 3);
+        assert_eq!(decode_arrow_file(Buffer::from(file.as_slice())).unwrap().num_rows(), 3);
 
         let mut w = StreamWriter::try_new(Vec::new(), &b1.schema()).unwrap();
         w.write(&b1).unwrap();
@@ -157,7 +159,7 @@ mod tests {
         w.finish().unwrap();
         let stream = w.into_inner().unwrap();
         assert!(is_arrow_stream(&stream) && !is_arrow_file(&stream));
-        assert_eq!(decode_arrow_stream(&stream).unwrap().num_rows(), 3);
+        assert_eq!(decode_arrow_stream(Buffer::from(stream.as_slice())).unwrap().num_rows(), 3);
     }
 
     #[test]
@@ -166,13 +168,13 @@ mod tests {
         let mut w = FileWriter::try_new(Vec::new(), &b.schema()).unwrap();
         w.finish().unwrap();
         let file = w.into_inner().unwrap();
-        assert_eq!(decode_arrow_file(&file).unwrap_err().to_string(), NO_ROWS);
-        let e = decode_arrow_file(b"ARROW1 garbage").unwrap_err();
+        assert_eq!(decode_arrow_file(Buffer::from(file.as_slice())).unwrap_err().to_string(), NO_ROWS);
+        let e = decode_arrow_file(Buffer::from(&b"ARROW1 garbage"[..])).unwrap_err();
         assert!(
             matches!(e, CodecError::BadRequest(ref m) if m.contains("Arrow")),
             "{e}"
         );
-        let e = decode_arrow_stream(b"\xff\xff\xff\xffjunk").unwrap_err();
+        let e = decode_arrow_stream(Buffer::from(&b"\xff\xff\xff\xffjunk"[..])).unwrap_err();
         assert!(e.to_string().contains("Arrow IPC stream"), "{e}");
         // Truncations of a valid file/stream never panic or allocate wildly.
         let b = batch(&[1, 2, 3]);
@@ -181,20 +183,20 @@ mod tests {
         w.finish().unwrap();
         let file = w.into_inner().unwrap();
         for cut in 0..file.len() {
-            assert!(decode_arrow_file(&file[..cut]).is_err());
+            assert!(decode_arrow_file(Buffer::from(&file[..cut])).is_err());
             let mut bad = file.clone();
             bad[cut] ^= 0x5a;
-            let _ = decode_arrow_file(&bad);
+            let _ = decode_arrow_file(Buffer::from(bad.as_slice()));
         }
         let mut w = StreamWriter::try_new(Vec::new(), &b.schema()).unwrap();
         w.write(&b).unwrap();
         w.finish().unwrap();
         let stream = w.into_inner().unwrap();
         for cut in 0..stream.len() {
-            let _ = decode_arrow_stream(&stream[..cut]);
+            let _ = decode_arrow_stream(Buffer::from(&stream[..cut]));
             let mut bad = stream.clone();
             bad[cut] ^= 0x5a;
-            let _ = decode_arrow_stream(&bad);
+            let _ = decode_arrow_stream(Buffer::from(bad.as_slice()));
         }
     }
 }

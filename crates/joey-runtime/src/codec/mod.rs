@@ -27,6 +27,7 @@ mod jsonw;
 mod layout;
 
 use arrow::record_batch::RecordBatch;
+use arrow::buffer::Buffer;
 
 pub use dataset::{select, url_decode, DatasetParams};
 pub use encode_arrow::{encode_arrow, encode_arrow_chunks, flatten_struct_columns};
@@ -154,8 +155,18 @@ pub fn decode_request(format: RequestFormat, body: &[u8]) -> Result<RecordBatch,
     match format {
         RequestFormat::PandasRecords => decode_json::decode_pandas_records(body),
         RequestFormat::WallarooJson => decode_json::decode_wallaroo_json(body),
-        RequestFormat::ArrowFile => decode_arrow::decode_arrow_file(body),
-        RequestFormat::ArrowStream => decode_arrow::decode_arrow_stream(body),
+        RequestFormat::ArrowFile => decode_arrow::decode_arrow_file(Buffer::from(body)),
+        RequestFormat::ArrowStream => decode_arrow::decode_arrow_stream(Buffer::from(body)),
+    }
+}
+
+/// [`decode_request`] of a body held as shared bytes: Arrow columns then point into the body
+/// itself instead of a copy of it (and keep all of `body`'s allocation alive while they live).
+pub fn decode_request_shared(format: RequestFormat, body: &bytes::Bytes) -> Result<RecordBatch, CodecError> {
+    match format {
+        RequestFormat::ArrowFile => decode_arrow::decode_arrow_file(Buffer::from(body.clone())),
+        RequestFormat::ArrowStream => decode_arrow::decode_arrow_stream(Buffer::from(body.clone())),
+        _ => decode_request(format, body),
     }
 }
 

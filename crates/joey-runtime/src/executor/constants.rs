@@ -6,7 +6,10 @@
 //! last few it built, keyed by kind, row count and value. A single-row request then takes these
 //! columns as `Arc` clones instead of about 25 allocations, which also spares the log writer
 //! from freeing them (it frees what the request threads allocated, which costs more than a
-//! local free). Only results of up to [`MAX_ROWS`] rows are cached; bigger ones are built.
+//! local free). Results of up to [`MAX_ROWS`] rows share the cache; for bigger ones each thread
+//! keeps the last few built (at most [`BIG_BYTES`] each), since a client sending batches tends
+//! to repeat its batch size, and building 10k copies of a model's description and checking
+//! them for UTF-8 costs more than its inference.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -19,6 +22,10 @@ use arrow::datatypes::{DataType, Field, FieldRef};
 pub(super) const MAX_ROWS: usize = 64;
 /// Cached arrays per thread; the oldest goes when a new one would exceed it.
 const MAX_ENTRIES: usize = 64;
+/// Arrays of more than [`MAX_ROWS`] rows kept per thread.
+const MAX_BIG_ENTRIES: usize = 8;
+/// The largest array (value bytes) kept among the big ones.
+pub(super) const BIG_BYTES: usize = 4 << 20;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -37,19 +44,24 @@ struct Entry {
 
 thread_local! {
     static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    static BIG: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
     static TIME: RefCell<Option<(usize, i64, ArrayRef)>> = const { RefCell::new(None) };
 }
 
 fn cached(kind: Kind, rows: usize, value: &str, build: impl FnOnce() -> ArrayRef) -> ArrayRef {
-    if rows > MAX_ROWS {
+    let (cache, max) = if rows <= MAX_ROWS {
+        (&CACHE, MAX_ENTRIES)
+    } else if rows.saturating_mul(value.len().max(8)) <= BIG_BYTES {
+        (&BIG, MAX_BIG_ENTRIES)
+    } else {
         return build();
-    }
-    CACHE.with_borrow_mut(|cache| {
+    };
+    cache.with_borrow_mut(|cache| {
         if let Some(e) = cache.iter().find(|e| e.kind == kind && e.rows == rows && &*e.value == value) {
             return e.array.clone();
         }
         let array = build();
-        if cache.len() == MAX_ENTRIES {
+        if cache.len() == max {
             cache.remove(0);
         }
         cache.push(Entry { kind, rows, value: value.into(), array: array.clone() });
@@ -135,7 +147,15 @@ mod tests {
         assert_eq!(list_of_strings(1, None).as_list::<i32>().value(0).len(), 0);
         assert!(Arc::ptr_eq(&time_column(1, 5), &time_column(1, 5)));
         assert_eq!(time_column(1, 6).as_primitive::<arrow::datatypes::Int64Type>().value(0), 6);
-        assert!(!Arc::ptr_eq(&zero_counts(MAX_ROWS + 1), &zero_counts(MAX_ROWS + 1)), "big ones are built");
+        assert!(Arc::ptr_eq(&zero_counts(MAX_ROWS + 1), &zero_counts(MAX_ROWS + 1)), "a repeated big size is shared too");
+        let huge = BIG_BYTES / 8 + 1;
+        assert!(!Arc::ptr_eq(&zero_counts(huge), &zero_counts(huge)), "beyond BIG_BYTES they are built");
+        assert_eq!(zero_counts(huge).len(), huge);
+        for i in 0..(MAX_BIG_ENTRIES * 2) {
+            let v = format!("big{i}");
+            let a = repeated_str(1000 + i, &v);
+            assert_eq!((a.len(), a.as_string::<i32>().value(999 + i)), (1000 + i, v.as_str()));
+        }
         // More distinct values than the cache holds: every answer is still right.
         for i in 0..(MAX_ENTRIES * 2) {
             let v = format!("p{i}");
