@@ -23,9 +23,9 @@ pub(super) const MAX_ROWS: usize = 64;
 /// Cached arrays per thread; the oldest goes when a new one would exceed it.
 const MAX_ENTRIES: usize = 64;
 /// Arrays of more than [`MAX_ROWS`] rows kept per thread.
-const MAX_BIG_ENTRIES: usize = 8;
+const MAX_BIG_ENTRIES: usize = 6;
 /// The largest array (value bytes) kept among the big ones.
-pub(super) const BIG_BYTES: usize = 4 << 20;
+pub(super) const BIG_BYTES: usize = 2 << 20;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
