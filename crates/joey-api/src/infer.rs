@@ -143,22 +143,39 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
 
 /// Results above this size are printed as JSON on the blocking pool (milliseconds of work),
 /// like request bodies above it are parsed there, so big answers never stall the workers that
-/// serve small ones.
+/// serve small ones. They are printed in up to one part per core, each part at least
+/// `PART_BYTES` of result.
 const OFFLOAD_BYTES: usize = 256 * 1024;
+const PART_BYTES: usize = 256 * 1024;
 
 /// The response body and its content type. Arrow shares the result's buffers (cheap); JSON
 /// prints every value.
 async fn encode(batch: arrow::record_batch::RecordBatch, format: ResponseFormat, sep: Option<String>) -> Result<(Body, &'static str), ApiError> {
-    if format == ResponseFormat::Arrow {
-        return Ok((Body::new(Chunks::new(codec::encode_arrow_chunks(&batch, sep.as_deref()).map_err(codec_err)?)), "application/vnd.apache.arrow.file"));
-    }
-    let big = batch.get_array_memory_size() > OFFLOAD_BYTES;
-    let json = move || match format {
-        ResponseFormat::WallarooJson => (codec::encode_wallaroo_json(&batch), "application/json; format=wallaroo"),
-        _ => (codec::encode_json(&batch, sep.as_deref()), "application/json; format=pandas-records"),
+    let ctype = match format {
+        ResponseFormat::Arrow => return Ok((Body::new(Chunks::new(codec::encode_arrow_chunks(&batch, sep.as_deref()).map_err(codec_err)?)), "application/vnd.apache.arrow.file")),
+        ResponseFormat::WallarooJson => "application/json; format=wallaroo",
+        ResponseFormat::PandasRecords => "application/json; format=pandas-records",
     };
-    let (bytes, ctype) = if big { tokio::task::spawn_blocking(json).await.map_err(|e| engine_err(Error::internal(e)))? } else { json() };
-    Ok((Body::from(bytes), ctype))
+    // The Wallaroo JSON answer is the nested pandas-records layout (no separator).
+    let sep = if format == ResponseFormat::WallarooJson { None } else { sep };
+    let size = batch.get_array_memory_size();
+    if size <= OFFLOAD_BYTES {
+        return Ok((Body::from(codec::encode_json(&batch, sep.as_deref())), ctype));
+    }
+    let (rows, cores) = (batch.num_rows(), std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let parts = cores.min(size / PART_BYTES).clamp(1, rows.max(1));
+    let tasks: Vec<_> = (0..parts)
+        .map(|i| {
+            let (start, end) = (rows * i / parts, rows * (i + 1) / parts);
+            let (slice, sep) = (batch.slice(start, end - start), sep.clone());
+            tokio::task::spawn_blocking(move || codec::encode_json(&slice, sep.as_deref()))
+        })
+        .collect();
+    let mut printed = Vec::with_capacity(parts);
+    for task in tasks {
+        printed.push(task.await.map_err(|e| engine_err(Error::internal(e)))?);
+    }
+    Ok((Body::new(Chunks::new(codec::join_json_arrays(printed))), ctype))
 }
 
 /// A failed request as a log record: `time`, the input columns as `in.*`, `error`, and the

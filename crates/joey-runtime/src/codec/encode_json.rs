@@ -82,6 +82,33 @@ pub fn encode_json(batch: &RecordBatch, separator: Option<&str>) -> Vec<u8> {
     out
 }
 
+/// Joins JSON arrays printed from consecutive row ranges of one batch (each `[..]`) into the
+/// chunks of the whole batch's array, without copying them: a big answer can be printed in
+/// parts on several threads.
+pub fn join_json_arrays(parts: Vec<Vec<u8>>) -> Vec<bytes::Bytes> {
+    let n = parts.len();
+    let mut chunks = Vec::with_capacity(2 * n);
+    let mut any_rows = false;
+    for (i, part) in parts.into_iter().enumerate() {
+        let part = bytes::Bytes::from(part);
+        let rows = part.slice(1..part.len().saturating_sub(1).max(1));
+        if i == 0 {
+            chunks.push(bytes::Bytes::from_static(b"["));
+        }
+        if !rows.is_empty() {
+            if any_rows {
+                chunks.push(bytes::Bytes::from_static(b","));
+            }
+            chunks.push(rows);
+            any_rows = true;
+        }
+        if i + 1 == n {
+            chunks.push(bytes::Bytes::from_static(b"]"));
+        }
+    }
+    chunks
+}
+
 /// The legacy Wallaroo JSON response (`Accept: application/json; format=wallaroo`).
 ///
 /// The spec only says the SDK hands this body to the user unchanged ("any JSON"), and the

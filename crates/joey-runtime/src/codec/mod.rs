@@ -31,7 +31,7 @@ use arrow::buffer::Buffer;
 
 pub use dataset::{select, url_decode, DatasetParams};
 pub use encode_arrow::{encode_arrow, encode_arrow_chunks, flatten_struct_columns};
-pub use encode_json::{encode_json, encode_wallaroo_json};
+pub use encode_json::{encode_json, encode_wallaroo_json, join_json_arrays};
 pub use error::CodecError;
 
 /// The Arrow IPC file media type (requests and responses).

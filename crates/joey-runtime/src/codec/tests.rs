@@ -210,3 +210,22 @@ fn repeated_strings_are_written_like_any_other() {
         assert_eq!(row["metadata.short"], "a");
     }
 }
+
+#[test]
+fn json_printed_in_parts_joins_to_the_whole() {
+    let n = 7;
+    let b = RecordBatch::try_from_iter([
+        ("time", Arc::new(Int64Array::from((0..n as i64).collect::<Vec<_>>())) as ArrayRef),
+        ("in.x", Arc::new(Float64Array::from((0..n).map(|i| i as f64 / 4.0).collect::<Vec<_>>())) as ArrayRef),
+    ])
+    .unwrap();
+    for sep in [None, Some(".")] {
+        let whole = encode_json(&b, sep);
+        for cuts in [vec![0, n], vec![0, 3, n], vec![0, 1, 2, 6, n], vec![0, 0, 4, 4, n]] {
+            let parts = cuts.windows(2).map(|w| encode_json(&b.slice(w[0], w[1] - w[0]), sep)).collect();
+            let joined: Vec<u8> = join_json_arrays(parts).concat();
+            assert_eq!(String::from_utf8(joined).unwrap(), String::from_utf8(whole.clone()).unwrap(), "{cuts:?}");
+        }
+    }
+    assert_eq!(join_json_arrays(vec![b"[]".to_vec()]).concat(), b"[]");
+}
