@@ -1,14 +1,11 @@
 //! A minimal JSON document model for request decoding.
 //!
 //! Unlike `serde_json::Value` it keeps object keys in document order (whatever serde_json's
-//! features are) and borrows strings from the request body when they contain no escapes.
+//! features are) and borrows strings from the request body when they contain no escapes. The
+//! parser is in `json_parse.rs`.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-
-use super::error::CodecError;
 use super::jsonw;
 
 /// One JSON value. Integers that fit `i64` are `Int`; larger non-negative ones `UInt`.
@@ -29,14 +26,7 @@ pub(crate) enum J<'a> {
     Obj(Vec<(Cow<'a, str>, J<'a>)>),
 }
 
-/// Parses a whole body (trailing whitespace allowed, nothing else).
-pub(crate) fn parse(body: &[u8]) -> Result<J<'_>, CodecError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let v = J::deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| CodecError::bad(format!("the request body is not valid JSON: {e}")))?;
-    Ok(v)
-}
+pub(crate) use super::json_parse::parse;
 
 impl<'a> J<'a> {
     /// `Floats` as a plain `Arr` (other values unchanged), for code that walks elements as `J`.
@@ -104,107 +94,6 @@ impl J<'_> {
                 out.push(b'}');
             }
         }
-    }
-}
-
-struct JVisitor;
-
-impl<'de> Visitor<'de> for JVisitor {
-    type Value = J<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<J<'de>, E> {
-        Ok(J::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<J<'de>, E> {
-        Ok(J::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<J<'de>, E> {
-        Ok(match i64::try_from(v) {
-            Ok(i) => J::Int(i),
-            Err(_) => J::UInt(v),
-        })
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<J<'de>, E> {
-        Ok(J::Float(v))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<J<'de>, E> {
-        Ok(J::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<J<'de>, E> {
-        Ok(J::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<J<'de>, E> {
-        Ok(J::Str(Cow::Owned(v)))
-    }
-    fn visit_unit<E>(self) -> Result<J<'de>, E> {
-        Ok(J::Null)
-    }
-    fn visit_none<E>(self) -> Result<J<'de>, E> {
-        Ok(J::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<J<'de>, A::Error> {
-        let hint = seq.size_hint().unwrap_or(0).min(4096);
-        // Float literals go straight into a `Vec<f64>` until the first other element.
-        let mut floats: Vec<f64> = Vec::with_capacity(hint);
-        let first_other = loop {
-            match seq.next_element::<J<'de>>()? {
-                Some(J::Float(f)) => floats.push(f),
-                Some(other) => break other,
-                None if floats.is_empty() => return Ok(J::Arr(Vec::new())),
-                None => return Ok(J::Floats(floats)),
-            }
-        };
-        let mut items = Vec::with_capacity(hint.max(floats.len() + 1));
-        items.extend(floats.into_iter().map(J::Float));
-        items.push(first_other);
-        while let Some(item) = seq.next_element::<J<'de>>()? {
-            items.push(item);
-        }
-        Ok(J::Arr(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<J<'de>, A::Error> {
-        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(256));
-        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-            let v = map.next_value::<J<'de>>()?;
-            pairs.push((k, v));
-        }
-        Ok(J::Obj(pairs))
-    }
-}
-
-impl<'de> Deserialize<'de> for J<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JVisitor)
-    }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct Key<'a>(Cow<'a, str>);
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(v)))
-    }
-}
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(KeyVisitor)
     }
 }
 

@@ -23,6 +23,7 @@ mod encode_json;
 mod error;
 mod infer;
 mod json_dom;
+mod json_parse;
 mod jsonw;
 mod layout;
 
