@@ -162,7 +162,9 @@ async fn encode(batch: arrow::record_batch::RecordBatch, format: ResponseFormat,
     if size <= OFFLOAD_BYTES {
         return Ok((Body::from(codec::encode_json(&batch, sep.as_deref())), ctype));
     }
-    let (rows, cores) = (batch.num_rows(), std::thread::available_parallelism().map_or(1, |n| n.get()));
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let rows = batch.num_rows();
     let parts = cores.min(size / PART_BYTES).clamp(1, rows.max(1));
     let tasks: Vec<_> = (0..parts)
         .map(|i| {
