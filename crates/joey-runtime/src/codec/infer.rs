@@ -148,12 +148,7 @@ fn build_f64(cells: &[&J<'_>]) -> Float64Array {
     let mut values = Vec::with_capacity(cells.len());
     let mut valid: Option<Vec<bool>> = None;
     for (i, c) in cells.iter().enumerate() {
-        let v = match c {
-            J::Float(f) => Some(*f),
-            J::Int(n) => Some(*n as f64),
-            J::UInt(n) => Some(*n as f64),
-            _ => None,
-        };
+        let v = c.as_f64();
         match v {
             Some(f) => values.push(f),
             None => {
@@ -235,12 +230,7 @@ fn build_float_list(cells: &[&J<'_>]) -> Result<ArrayRef, CodecError> {
             }
             J::Arr(items) => {
                 for item in items {
-                    let v = match item {
-                        J::Float(f) => Some(*f),
-                        J::Int(n) => Some(*n as f64),
-                        J::UInt(n) => Some(*n as f64),
-                        _ => None,
-                    };
+                    let v = item.as_f64();
                     if v.is_none() && valid_values.is_none() {
                         valid_values = Some(vec![true; values.len()]);
                     }

@@ -39,6 +39,16 @@ impl<'a> J<'a> {
 }
 
 impl J<'_> {
+    /// A number as `f64` (how a `Float64` column holds it); anything else is `None`.
+    pub(crate) fn as_f64(&self) -> Option<f64> {
+        match self {
+            J::Float(f) => Some(*f),
+            J::Int(n) => Some(*n as f64),
+            J::UInt(n) => Some(*n as f64),
+            _ => None,
+        }
+    }
+
     /// What kind of value this is, for error messages ("strings", "numbers", ...).
     pub(crate) fn kind_name(&self) -> &'static str {
         match self {
