@@ -42,9 +42,9 @@ impl TokenService {
     pub async fn verify(&self, token: &str) -> Result<Caller> {
         // A token already verified (same bytes) whose key is still ours skips the header parse too.
         let now = self.platform.clock.now_ms() / 1000;
-        if let Some((kid, claims)) = self.verified.get(token, now) {
-            if self.keys.decoding(&kid).is_some() {
-                return self.caller_for(claims).await;
+        if let Some(seen) = self.verified.get(token, now) {
+            if self.keys.decoding(&seen.kid).is_some() {
+                return self.caller_for(&seen.claims).await;
             }
         }
         let header = jsonwebtoken::decode_header(token).map_err(|e| unauth(format!("malformed token: {e}")))?;
@@ -56,7 +56,7 @@ impl TokenService {
             let v = validation(&self.config.issuer, Some(&self.config.audience));
             let data = jsonwebtoken::decode::<SeenClaims>(token, key, &v).map_err(|e| unauth(describe_jwt_error(&e)))?;
             self.verified.put(token, &kid, data.claims.clone());
-            return self.caller_for(data.claims).await;
+            return self.caller_for(&data.claims).await;
         }
         match &self.external {
             Some(ext) => {
@@ -67,11 +67,11 @@ impl TokenService {
         }
     }
 
-    async fn caller_for(&self, claims: SeenClaims) -> Result<Caller> {
+    async fn caller_for(&self, claims: &SeenClaims) -> Result<Caller> {
         // Service accounts are recognised by the signed `clientId` claim, never by a name
         // a user could choose.
         if claims.client_id.is_some() {
-            return Ok(Caller { user_id: claims.sub, email: claims.email.unwrap_or_default(), is_admin: false, kind: CallerKind::ServiceAccount });
+            return Ok(Caller { user_id: claims.sub.clone(), email: claims.email.clone().unwrap_or_default(), is_admin: false, kind: CallerKind::ServiceAccount });
         }
         let user = self.platform.store.get_user(&claims.sub).await?.ok_or_else(|| unauth("the token's user no longer exists"))?;
         if !user.enabled {
@@ -100,7 +100,7 @@ impl TokenService {
             self.platform.create_user_record(new).await?;
             tracing::info!(sub = %claims.sub, "created user on first sight of an external token");
         }
-        self.caller_for(claims).await
+        self.caller_for(&claims).await
     }
 }
 
@@ -123,26 +123,75 @@ pub(crate) fn unauth(msg: impl Into<String>) -> Error {
 
 /// Tokens whose signature, issuer and audience were already checked, until they expire. Saves the
 /// RSA verification on every inference call; the user's current state is still checked each time.
+///
+/// Entries are found by a hash of the token's last bytes (its signature, random for every token
+/// we accept; only verified tokens are ever stored) and confirmed by comparing the whole token.
 #[derive(Default)]
 pub(crate) struct VerifiedTokens {
-    map: std::sync::Mutex<std::collections::HashMap<String, (String, SeenClaims)>>,
+    map: std::sync::RwLock<std::collections::HashMap<u64, Vec<std::sync::Arc<Seen>>>>,
+}
+
+/// A verified token: the key id that signed it and its claims.
+pub(crate) struct Seen {
+    token: String,
+    pub kid: String,
+    pub claims: SeenClaims,
 }
 
 impl VerifiedTokens {
     const MAX: usize = 10_000;
 
+    fn slot(token: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let tail = &token.as_bytes()[token.len().saturating_sub(24)..];
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (token.len(), tail).hash(&mut h);
+        h.finish()
+    }
+
     /// The signing key id and claims of `token` if it was verified and has not expired.
-    fn get(&self, token: &str, now_secs: i64) -> Option<(String, SeenClaims)> {
-        let map = self.map.lock().ok()?;
-        map.get(token).filter(|(_, c)| c.exp > now_secs).cloned()
+    fn get(&self, token: &str, now_secs: i64) -> Option<std::sync::Arc<Seen>> {
+        let map = self.map.read().ok()?;
+        map.get(&Self::slot(token))?.iter().find(|s| s.token == token && s.claims.exp > now_secs).cloned()
     }
 
     fn put(&self, token: &str, kid: &str, claims: SeenClaims) {
-        if let Ok(mut map) = self.map.lock() {
+        if let Ok(mut map) = self.map.write() {
             if map.len() >= Self::MAX {
                 map.clear();
             }
-            map.insert(token.to_string(), (kid.to_string(), claims));
+            let entries = map.entry(Self::slot(token)).or_default();
+            entries.retain(|s| s.token != token);
+            entries.push(std::sync::Arc::new(Seen { token: token.to_string(), kid: kid.to_string(), claims }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(sub: &str, exp: i64) -> SeenClaims {
+        SeenClaims { exp, sub: sub.into(), email: None, preferred_username: None, client_id: None }
+    }
+
+    #[test]
+    fn verified_tokens_match_whole_tokens_until_they_expire() {
+        let v = VerifiedTokens::default();
+        // Same length and same last bytes: one slot, told apart by the whole token.
+        let (a, b) = ("aaaa.bbbb.signature-tail-0123456789abcdef", "zzzz.yyyy.signature-tail-0123456789abcdef");
+        assert_eq!(VerifiedTokens::slot(a), VerifiedTokens::slot(b));
+        v.put(a, "k1", claims("alice", 100));
+        assert!(v.get(b, 50).is_none(), "a token never verified is not found");
+        v.put(b, "k2", claims("bob", 200));
+        let seen = v.get(a, 50).expect("a is cached");
+        assert_eq!((seen.kid.as_str(), seen.claims.sub.as_str()), ("k1", "alice"));
+        assert_eq!(v.get(b, 50).expect("b is cached").claims.sub, "bob");
+        assert!(v.get(a, 100).is_none(), "expired at exp");
+        assert!(v.get(b, 150).is_some());
+        // Storing a token again replaces its entry.
+        v.put(a, "k3", claims("alice", 300));
+        assert_eq!(v.get(a, 150).expect("re-stored").kid, "k3");
+        assert_eq!(v.map.read().unwrap().get(&VerifiedTokens::slot(a)).unwrap().len(), 2);
     }
 }

@@ -14,52 +14,34 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use super::jsonw;
-use super::layout::{flat_name, nest, Slot};
+use super::layout::{json_keys, key_bytes, KeyEntry};
 
 /// pandas-records JSON: an array with one object per row. With a separator the keys are flat
 /// (`out.dense_1`, with the first `.` replaced by the separator); without one, columns are
 /// nested by group (`{"time": .., "in": {"tensor": [..]}, "out": {..}, ...}`). Keys keep the
 /// batch's column order.
 pub fn encode_json(batch: &RecordBatch, separator: Option<&str>) -> Vec<u8> {
-    let schema = batch.schema();
+    let keys = json_keys(&batch.schema(), separator);
     let cells: Vec<Box<dyn Cell + '_>> =
         batch.columns().iter().map(|c| writer(c.as_ref())).collect();
-    let entries: Vec<Entry> = match separator {
-        Some(sep) => (0..schema.fields().len())
-            .map(|i| Entry::Col(key_bytes(&flat_name(schema.field(i).name(), sep)), i))
-            .collect(),
-        None => nest(&schema)
-            .into_iter()
-            .map(|slot| match slot {
-                Slot::Top(i) => Entry::Col(key_bytes(schema.field(i).name()), i),
-                Slot::Group(g, members) => Entry::Group(
-                    key_bytes(g),
-                    members
-                        .into_iter()
-                        .map(|(i, name)| (key_bytes(name), i))
-                        .collect(),
-                ),
-            })
-            .collect(),
-    };
     let n = batch.num_rows();
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(keys.row_bytes.get().max(64) + 2);
     out.push(b'[');
     for row in 0..n {
         if row > 0 {
             out.push(b',');
         }
         out.push(b'{');
-        for (e, entry) in entries.iter().enumerate() {
+        for (e, entry) in keys.entries.iter().enumerate() {
             if e > 0 {
                 out.push(b',');
             }
             match entry {
-                Entry::Col(key, i) => {
+                KeyEntry::Col(key, i) => {
                     out.extend_from_slice(key);
                     cells[*i].write(row, &mut out);
                 }
-                Entry::Group(key, members) => {
+                KeyEntry::Group(key, members) => {
                     out.extend_from_slice(key);
                     out.push(b'{');
                     for (m, (key, i)) in members.iter().enumerate() {
@@ -74,8 +56,11 @@ pub fn encode_json(batch: &RecordBatch, separator: Option<&str>) -> Vec<u8> {
             }
         }
         out.push(b'}');
-        if row == 0 && n > 1 {
-            out.reserve((out.len() + 1) * (n - 1) + 1);
+        if row == 0 {
+            keys.row_bytes.set(out.len());
+            if n > 1 {
+                out.reserve((out.len() + 1) * (n - 1) + 1);
+            }
         }
     }
     out.push(b']');
@@ -117,19 +102,6 @@ pub fn join_json_arrays(parts: Vec<Vec<u8>>) -> Vec<bytes::Bytes> {
 /// "anomaly": {..}, "metadata": {..}}` objects.
 pub fn encode_wallaroo_json(batch: &RecordBatch) -> Vec<u8> {
     encode_json(batch, None)
-}
-
-enum Entry {
-    Col(Vec<u8>, usize),
-    Group(Vec<u8>, Vec<(Vec<u8>, usize)>),
-}
-
-/// `"name":` escaped.
-fn key_bytes(name: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(name.len() + 3);
-    jsonw::write_str(&mut k, name);
-    k.push(b':');
-    k
 }
 
 /// Writes the JSON of one element of an array.
