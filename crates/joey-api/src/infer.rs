@@ -17,6 +17,7 @@ use joey_runtime::codec::{self, CodecError, DatasetParams, ResponseFormat};
 use joey_runtime::{InferError, LiveDeployment};
 
 use crate::chunks::Chunks;
+use crate::offload::off_runtime;
 use crate::{ApiError, AppState};
 
 pub fn router(limit: usize) -> Router<AppState> {
@@ -110,7 +111,7 @@ async fn run(s: &AppState, live: &LiveDeployment, headers: &HeaderMap, query: Op
     // A big body is decoded on the blocking pool, and an Arrow one in place: its columns keep the
     // body's bytes (a small body may share hyper's read buffer, so it is copied instead).
     let batch = if body.len() > OFFLOAD_BYTES {
-        tokio::task::spawn_blocking(move || codec::decode_request_shared(format, &body)).await.map_err(|e| engine_err(Error::internal(e)))?
+        off_runtime(move || codec::decode_request_shared(format, &body)).await.map_err(engine_err)?
     } else {
         codec::decode_request(format, &body)
     }
@@ -170,12 +171,12 @@ async fn encode(batch: arrow::record_batch::RecordBatch, format: ResponseFormat,
         .map(|i| {
             let (start, end) = (rows * i / parts, rows * (i + 1) / parts);
             let (slice, sep) = (batch.slice(start, end - start), sep.clone());
-            tokio::task::spawn_blocking(move || codec::encode_json(&slice, sep.as_deref()))
+            off_runtime(move || codec::encode_json(&slice, sep.as_deref()))
         })
         .collect();
     let mut printed = Vec::with_capacity(parts);
     for task in tasks {
-        printed.push(task.await.map_err(|e| engine_err(Error::internal(e)))?);
+        printed.push(task.await.map_err(engine_err)?);
     }
     Ok((Body::new(Chunks::new(codec::join_json_arrays(printed))), ctype))
 }
@@ -198,4 +199,36 @@ fn failure_record(input: &arrow::record_batch::RecordBatch, message: &str, parti
     fields.push(Field::new("metadata.partition", DataType::Utf8, false));
     cols.push(Arc::new(StringArray::from(vec![partition; n])));
     arrow::record_batch::RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap_or_else(|_| arrow::record_batch::RecordBatch::new_empty(Arc::new(Schema::empty())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A big answer is printed off the runtime: on a one-thread runtime another task runs before
+    /// the printing ends (printed inline, `encode` would finish in its first poll). The parts
+    /// joined are the same bytes as printing the whole at once.
+    #[tokio::test(flavor = "current_thread")]
+    async fn big_json_answers_are_printed_off_the_runtime() {
+        use arrow::array::{ArrayRef, Float64Array};
+        let rows = 200_000;
+        let col: ArrayRef = Arc::new(Float64Array::from_iter_values((0..rows).map(|i| i as f64 * 0.37)));
+        let batch = arrow::record_batch::RecordBatch::try_from_iter([("out.y", col)]).unwrap();
+        assert!(batch.get_array_memory_size() > OFFLOAD_BYTES);
+        let ran = AtomicBool::new(false);
+        let (printed, ran_before_done) = tokio::join!(
+            async {
+                let r = encode(batch.clone(), ResponseFormat::PandasRecords, None).await;
+                (r, ran.load(Ordering::SeqCst))
+            },
+            async { ran.store(true, Ordering::SeqCst) }
+        )
+        .0;
+        assert!(ran_before_done, "another task ran while the answer was printed");
+        let (body, ctype) = printed.unwrap();
+        assert_eq!(ctype, "application/json; format=pandas-records");
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        assert_eq!(bytes.as_ref(), codec::encode_json(&batch, None).as_slice());
+    }
 }

@@ -10,6 +10,7 @@ mod infer;
 mod keycloak;
 mod logs;
 mod metrics;
+mod offload;
 mod stage;
 mod state;
 mod v1;

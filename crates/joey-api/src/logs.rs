@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::extract::{Auth, WJson};
+use crate::offload::off_runtime;
 use crate::{ApiError, AppState};
 
 /// Largest page the log APIs return (bytes of Arrow data).
@@ -123,7 +124,8 @@ pub async fn records(State(s): State<AppState>, Auth(caller): Auth, Path(topic):
     let query = ReadQuery { start_ms, end_ms, order, page_size, cursor: None, partitions: partition_cursor(&iter)?, max_bytes: MAX_PAGE_BYTES };
     let params = log_params(q.as_deref())?;
     let logs = s.logs.clone();
-    let bytes = off_runtime(move || {
+    // Reading and encoding run on the blocking pool: a big or cold page never stalls inference.
+    let bytes = off_runtime(move || -> Result<_, ApiError> {
         let page = logs.read(&topic, &query).map_err(store_err)?;
         let status = json!({"status": status_name(&page.status), "next": page.next_partitions}).to_string();
         let batch = codec::select(&page_batch(&page), &params);
@@ -133,14 +135,8 @@ pub async fn records(State(s): State<AppState>, Auth(caller): Auth, Path(topic):
         let batch = batch.with_schema(schema).map_err(|e| Error::internal(e.to_string()))?;
         codec::encode_arrow(&batch, params.separator.as_deref()).map_err(|e| ApiError::from(Error::internal(e.to_string())))
     })
-    .await?;
+    .await??;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.arrow.file"))], bytes).into_response())
-}
-
-/// Runs a page read (segment files, decoding) and its encoding on the blocking pool, so a big
-/// or cold page never stalls the workers serving inference.
-async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::from(Error::internal(e.to_string())))?
 }
 
 fn url_pairs(q: &str) -> Result<HashMap<String, String>, ApiError> {
@@ -195,13 +191,13 @@ pub async fn get_logs(State(s): State<AppState>, Auth(caller): Auth, headers: He
     let params = log_params(q.as_deref())?;
     let format = codec::response_format(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let logs = s.logs.clone();
-    let (page, bytes) = off_runtime(move || {
+    let (page, bytes) = off_runtime(move || -> Result<_, ApiError> {
         let page = logs.read(&topic, &query).map_err(store_err)?;
         let batch = codec::select(&page_batch(&page), &params);
         let bytes = codec::encode_response(&batch, format, params.separator.as_deref()).map_err(|e| ApiError::from(Error::internal(e.to_string())))?;
         Ok((page, bytes))
     })
-    .await?;
+    .await??;
     let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()))], bytes).into_response();
     resp.headers_mut().insert("x-iteration-status", HeaderValue::from_static(status_name(&page.status)));
     if let Some(n) = page.next {

@@ -69,8 +69,11 @@ pub(crate) struct JsonKeys {
 /// once, not on every request.
 const KEPT_LAYOUTS: usize = 8;
 
+/// A kept layout: the schema it was made for, the separator, the keys.
+type Kept = (SchemaRef, Option<String>, Rc<JsonKeys>);
+
 thread_local! {
-    static LAYOUTS: std::cell::RefCell<Vec<(SchemaRef, Option<String>, Rc<JsonKeys>)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static LAYOUTS: std::cell::RefCell<Vec<Kept>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The keys of `schema` printed with `separator` (nested by group without one), from this
