@@ -157,6 +157,30 @@ def fit_sklearn(models):
 JOEY_BATCHING = {"max_batch_delay_ms": 1, "batch_size_target": 8}
 
 
+def paired_units(order):
+    """Servers in rotation units: joey and joey-nolog form one unit, so the logging-cost pair is
+    always measured back to back (machine drift between them cancels instead of adding)."""
+    units, i = [], 0
+    while i < len(order):
+        if order[i] == "joey" and i + 1 < len(order) and order[i + 1] == "joey-nolog":
+            units.append(("joey", "joey-nolog"))
+            i += 2
+        else:
+            units.append((order[i],))
+            i += 1
+    return units
+
+
+def rotation(units, rep):
+    """The servers of repeat `rep`: units rotated by `rep`; a pair's order flips every repeat
+    (on/off, off/on, ...) so a steady drift does not favour either side."""
+    k = rep % len(units) if units else 0
+    out = []
+    for u in units[k:] + units[:k]:
+        out.extend(u if rep % 2 == 0 else tuple(reversed(u)))
+    return out
+
+
 def make_server(name, sk_path):
     return {"joey": lambda: S.Joey(name, True), "joey-nolog": lambda: S.Joey(name, False),
             "joey-batch": lambda: S.Joey(name, True, JOEY_BATCHING),
@@ -208,9 +232,9 @@ def main():
                         notes.append(msg)
             log(f"{name} ready in {srv.info['start_to_ready_s']:.2f} s, idle RSS "
                 f"{srv.info['idle_rss_after_start_mib']:.1f} MiB")
-        order = [s for s in W.SERVERS if s in running]
+        units = paired_units([s for s in W.SERVERS if s in running])
         for rep in range(REPEATS):
-            rot = order[rep % len(order):] + order[:rep % len(order)]
+            rot = rotation(units, rep)
             for w in workloads:
                 for c in sorted({c for cs in w.conc.values() for c in cs}):
                     for name in rot:

@@ -24,11 +24,23 @@ def aggregate(runs):
         agg["non2xx"] = sum(r["non2xx"] for r in rs)
         agg["errors"] = sum(r["errors"] for r in rs)
         agg["requests"] = sum(r["requests"] for r in rs)
+        agg["rps_by_repeat"] = {r.get("repeat", i): r["rps"] for i, r in enumerate(rs)}
         if all("log_shed" in r for r in rs):
             agg["log_appended"] = sum(r["log_appended"] for r in rs)
             agg["log_shed"] = sum(r["log_shed"] for r in rs)
         out[key] = agg
     return out
+
+
+def logging_cost(on, off):
+    """1 - on/off as the median over repeats of on and off measured back to back (the harness
+    runs them adjacently), with the per-repeat costs as text; from the medians when unpaired."""
+    reps = sorted(set(on.get("rps_by_repeat", {})) & set(off.get("rps_by_repeat", {})))
+    costs = [1 - on["rps_by_repeat"][r] / off["rps_by_repeat"][r] for r in reps if off["rps_by_repeat"][r]]
+    if not costs:
+        return 1 - on["rps"] / off["rps"], ""
+    each = ", ".join(f"{c * 100:.1f}%" for c in costs)
+    return median(costs), f"; paired runs, back to back: {each}"
 
 
 def shed_text(a):
@@ -158,9 +170,9 @@ def verdicts(agg, floors, infos, workloads, logging_flag_known):
         for c in sorted({c for cs in w.conc.values() for c in cs}):
             on, off = rps("joey", w.name, c), rps("joey-nolog", w.name, c)
             if on and off:
-                cost = 1 - on / off
-                text = (f"{w.name}, c={c}: inference logging costs {cost * 100:.1f}% of req/s (on {on:,.0f}, off {off:,.0f}); "
-                        f"target ≤ 10%{shed_text(agg.get(('joey', w.name, c)))}")
+                cost, pairs = logging_cost(agg.get(("joey", w.name, c)), agg.get(("joey-nolog", w.name, c)))
+                text = (f"{w.name}, c={c}: inference logging costs {cost * 100:.1f}% of req/s (median on {on:,.0f}, "
+                        f"off {off:,.0f}{pairs}); target ≤ 10%{shed_text(agg.get(('joey', w.name, c)))}")
                 if not logging_flag_known:
                     out.append((None, text + ". Not measurable: this build ignores JOEY_INFERENCE_LOGGING, so both "
                                              "rows ran the same configuration and the gap is run-to-run noise"))
