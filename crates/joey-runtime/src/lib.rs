@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod deployments;
 pub mod executor;
+mod recent;
 pub mod serving;
 
 pub use deployments::{Deployments, Health, InferError, LiveDeployment};

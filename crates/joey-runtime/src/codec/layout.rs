@@ -81,16 +81,8 @@ thread_local! {
 pub(crate) fn json_keys(schema: &SchemaRef, separator: Option<&str>) -> Rc<JsonKeys> {
     let same = |s: &SchemaRef| Arc::ptr_eq(s, schema) || (s.fields().len() == schema.fields().len() && s.fields().iter().zip(schema.fields()).all(|(a, b)| a.name() == b.name()));
     LAYOUTS.with_borrow_mut(|kept| {
-        if let Some(i) = kept.iter().position(|(s, sep, _)| sep.as_deref() == separator && same(s)) {
-            let hit = kept.remove(i);
-            let keys = hit.2.clone();
-            kept.insert(0, hit);
-            return keys;
-        }
-        let keys = Rc::new(JsonKeys { entries: build_keys(schema, separator), row_bytes: std::cell::Cell::new(0) });
-        kept.truncate(KEPT_LAYOUTS - 1);
-        kept.insert(0, (schema.clone(), separator.map(str::to_string), keys.clone()));
-        keys
+        let make = || (schema.clone(), separator.map(str::to_string), Rc::new(JsonKeys { entries: build_keys(schema, separator), row_bytes: std::cell::Cell::new(0) }));
+        crate::recent::recent(kept, KEPT_LAYOUTS, |(s, sep, _)| sep.as_deref() == separator && same(s), make, |(_, _, keys)| keys.clone())
     })
 }
 
@@ -174,7 +166,7 @@ mod tests {
         assert_eq!(keys_text(&json_keys(&a, Some("_"))), ["\"time\":0", "\"in_x\":1", "\"out_y\":2"]);
         assert_eq!(keys_text(&json_keys(&a, Some("."))), ["\"time\":0", "\"in.x\":1", "\"out.y\":2"]);
         assert_eq!(keys_text(&json_keys(&schema(&["time", "in.x", "out.z"]), None)), ["\"time\":0", "\"in\":{\"x\":1}", "\"out\":{\"z\":2}"]);
-        // More layouts than are kept: the oldest goes, answers stay right.
+        // More layouts than are kept: the least recently used goes, answers stay right.
         for i in 0..2 * KEPT_LAYOUTS {
             let name = format!("out.c{i}");
             assert_eq!(keys_text(&json_keys(&schema(&[name.as_str()]), None)), [format!("\"out\":{{\"c{i}\":0}}")]);

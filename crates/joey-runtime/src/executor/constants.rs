@@ -20,7 +20,7 @@ use arrow::datatypes::{DataType, Field, FieldRef};
 
 /// Results with more rows than this get freshly built columns.
 pub(super) const MAX_ROWS: usize = 64;
-/// Cached arrays per thread; the oldest goes when a new one would exceed it.
+/// Cached arrays per thread; the least recently used goes when a new one would exceed it.
 const MAX_ENTRIES: usize = 64;
 /// Arrays of more than [`MAX_ROWS`] rows kept per thread.
 const MAX_BIG_ENTRIES: usize = 6;
@@ -57,15 +57,7 @@ fn cached(kind: Kind, rows: usize, value: &str, build: impl FnOnce() -> ArrayRef
         return build();
     };
     cache.with_borrow_mut(|cache| {
-        if let Some(e) = cache.iter().find(|e| e.kind == kind && e.rows == rows && &*e.value == value) {
-            return e.array.clone();
-        }
-        let array = build();
-        if cache.len() == max {
-            cache.remove(0);
-        }
-        cache.push(Entry { kind, rows, value: value.into(), array: array.clone() });
-        array
+        crate::recent::recent(cache, max, |e| e.kind == kind && e.rows == rows && &*e.value == value, || Entry { kind, rows, value: value.into(), array: build() }, |e| e.array.clone())
     })
 }
 
