@@ -308,6 +308,13 @@ def run_extras(running, runs, workloads, models):
             continue
         url, body, ct, accept, auth = running[name].target(w, models[w.model])
         out["half_peak"].append(X.half_peak(name, url, body, ct, accept, auth, peak["rps"], DURATION))
+    # The machine's own p99 at Joey's rate: the floor driven at half of Joey's peak, so a reader
+    # can tell the generator's and the VM's share of Joey's p99 from Joey's own.
+    joey_peak, floor = agg.get(("joey", "ccfraud-1", 32)), running.get("floor-http")
+    if w is not None and joey_peak and floor is not None:
+        url, body, ct, accept, auth = floor.target(w, models[w.model])
+        out["half_peak"].append(X.half_peak(X.FLOOR_AT_JOEY, url, body, ct, accept, auth,
+                                            joey_peak["rps"], DURATION))
     if not ONLY or "logstore" in ONLY:
         out["logstore"] = X.logstore()
     return out
