@@ -84,6 +84,7 @@ mod recover;
 mod retention;
 mod runs;
 mod segment;
+mod stage;
 mod state;
 mod store;
 mod writer;

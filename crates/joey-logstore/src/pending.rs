@@ -3,8 +3,9 @@
 //!
 //! Joining costs a copy of every byte, so only small batches are joined: a request's own
 //! batch of [`JOIN_BELOW`] rows or more becomes its own batch message as it is (a 10k-row
-//! record is not copied again), while the many one-row batches of a busy single-row endpoint
-//! are joined (one message per few hundred rows, not per request) and freed early.
+//! record is not copied again). The many one-row batches of a busy single-row endpoint mostly
+//! arrive already joined, copied at append into a stage (`stage.rs`); what the stage cannot
+//! copy is joined here (one message per few hundred rows, not per request).
 
 use std::sync::Arc;
 use std::time::Instant;

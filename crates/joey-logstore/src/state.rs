@@ -27,9 +27,10 @@ pub(crate) struct Shared {
     /// Arrow memory of the queued rows.
     pub queued_bytes: AtomicU64,
     pub last_error: Mutex<Option<String>>,
-    /// Appended batches not yet taken by the writer. Appends push here under a short lock and
-    /// do not wake the writer (it drains on its tick), so the inference path makes no syscall.
-    pub inbox: Mutex<Vec<(String, arrow::record_batch::RecordBatch, u64)>>,
+    /// Appended records not yet taken by the writer (small ones copied, see `stage.rs`).
+    /// Appends push here under a short lock and do not wake the writer (it drains on its
+    /// tick), so the inference path makes no syscall.
+    pub inbox: Mutex<crate::stage::Inbox>,
 }
 
 impl Shared {

@@ -87,7 +87,7 @@ impl LogStore {
             queued_rows: AtomicU64::new(0),
             queued_bytes: AtomicU64::new(0),
             last_error: Mutex::new(None),
-            inbox: Mutex::new(Vec::new()),
+            inbox: Mutex::new(Default::default()),
         });
         let actives = recover::recover(&shared)?;
         let (tx, rx) = mpsc::channel();
@@ -157,7 +157,9 @@ impl LogStore {
             shared.drop_rows(rows);
             return false;
         }
-        shared.inbox.lock().expect("inbox lock").push((topic.to_string(), batch, bytes));
+        let copied = shared.inbox.lock().expect("inbox lock").push(topic, batch, bytes, shared.cfg.flush_rows);
+        // Freed here, on the thread that made it, outside the lock.
+        drop(copied);
         shared.appended_rows.fetch_add(rows, Ordering::Relaxed);
         // Wake the writer early only when a flush's worth of rows is waiting.
         let queued = reserved.unwrap_or(0) + rows;

@@ -96,17 +96,28 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Msg>, actives: HashMap<Strin
 const TICK: Duration = Duration::from_millis(20);
 
 impl Writer {
-    /// Takes what was appended since the last drain and joins each topic's consecutive small
-    /// same-schema batches at once: the many small per-request batches are freed within a TICK
-    /// instead of living until the flush (which kept hundreds of thousands of small allocations
-    /// alive under load and made the request threads' allocator work much harder).
+    /// Takes what was appended since the last drain (small appends already copied into stages,
+    /// `stage.rs`) and joins each topic's consecutive small same-schema batches at once, so
+    /// that small batches the stages could not take are freed within a TICK instead of living
+    /// until the flush.
     ///
     /// Topics past `flush_rows` (or a quarter of `queue_max_bytes`) are flushed only once the
     /// whole inbox is taken (group commit): when appends outpace the disk, everything that
     /// arrived during one flush's fsync shares the next one, instead of each big record paying
     /// its own.
     fn drain_inbox(&mut self) {
-        let entries = std::mem::take(&mut *self.shared.inbox.lock().expect("inbox lock"));
+        let taken = self.shared.inbox.lock().expect("inbox lock").take();
+        let mut entries = Vec::with_capacity(taken.len());
+        for entry in taken {
+            match entry {
+                Ok(e) => entries.push(e),
+                Err((msg, rows, bytes)) => {
+                    self.fail(format!("joining staged log records: {msg}"), rows as u64);
+                    self.shared.queued_rows.fetch_sub(rows as u64, Ordering::AcqRel);
+                    self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                }
+            }
+        }
         for run in runs(entries) {
             let mut bytes = run.bytes;
             for batch in coalesce(run.batches, self.shared.cfg.flush_rows) {
