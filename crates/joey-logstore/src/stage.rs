@@ -26,6 +26,10 @@ use crate::pending::JOIN_BELOW;
 /// How far back (in entries) `push` looks for the topic's newest entry.
 const LOOK_BACK: usize = 16;
 
+/// Rows a new stage makes room for at once (growing from one row reallocated and copied its
+/// buffers about ten times per stage under load).
+const ROOM_ROWS: usize = 256;
+
 /// Appended records waiting for the writer, in append order.
 #[derive(Default)]
 pub(crate) struct Inbox {
@@ -65,6 +69,8 @@ impl Inbox {
         match Stage::new(topic, &batch) {
             Some(mut stage) => {
                 stage.push(&batch, bytes);
+                let factor = ROOM_ROWS.min(max_rows) / rows.max(1);
+                stage.cols.iter_mut().for_each(|c| c.reserve(factor));
                 self.entries.push(Entry::Staged(stage));
                 Some(batch)
             }
@@ -203,6 +209,23 @@ impl Acc {
         })
     }
 
+    /// Makes room for `factor` times what it holds now.
+    fn reserve(&mut self, factor: usize) {
+        let more = |b: &mut MutableBuffer| b.reserve(b.len() * factor.saturating_sub(1));
+        match self {
+            Acc::Fixed { values, .. } => more(values),
+            Acc::Bool { values, .. } => values.reserve(values.len() * factor.saturating_sub(1)),
+            Acc::Bytes { offsets, values, .. } => {
+                more(offsets);
+                more(values);
+            }
+            Acc::List { offsets, child, .. } => {
+                more(offsets);
+                child.reserve(factor);
+            }
+        }
+    }
+
     /// Copies rows `start..start + len` of `a` (of this accumulator's type).
     fn push(&mut self, a: &dyn Array, start: usize, len: usize) {
         match self {
@@ -217,8 +240,14 @@ impl Acc {
             }
             Acc::Bytes { dt, offsets, values, nulls } => {
                 let (offs, data) = match dt {
-                    DataType::Utf8 => (a.as_string::<i32>().value_offsets(), a.as_string::<i32>().values().as_slice()),
-                    _ => (a.as_binary::<i32>().value_offsets(), a.as_binary::<i32>().values().as_slice()),
+                    DataType::Utf8 => {
+                        let s = a.as_string::<i32>();
+                        (s.value_offsets(), s.values().as_slice())
+                    }
+                    _ => {
+                        let b = a.as_binary::<i32>();
+                        (b.value_offsets(), b.values().as_slice())
+                    }
                 };
                 values.extend_from_slice(&data[offs[start] as usize..offs[start + len] as usize]);
                 push_offsets(offsets, offs, start, len);
