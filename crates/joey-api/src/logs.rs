@@ -42,7 +42,7 @@ async fn authorize_topic(s: &AppState, caller: &Caller, topic: &str) -> Result<(
 fn store_err(e: joey_logstore::LogError) -> ApiError {
     match e {
         joey_logstore::LogError::InvalidTopic(m) | joey_logstore::LogError::BadQuery(m) => Error::invalid(m).into(),
-        other => Error::internal(other.to_string()).into(),
+        other => internal(other),
     }
 }
 
@@ -85,6 +85,11 @@ fn log_params(query: Option<&str>) -> Result<DatasetParams, ApiError> {
         p.exclude.push("metadata".into());
     }
     Ok(p)
+}
+
+/// A failure of the store or of encoding a page it gave back: a server fault, not the caller's.
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    Error::internal(e).into()
 }
 
 fn status_name(s: &PageStatus) -> &'static str {
@@ -132,8 +137,8 @@ pub async fn records(State(s): State<AppState>, Auth(caller): Auth, Path(topic):
         let mut meta = batch.schema().metadata().clone();
         meta.insert("status".into(), status);
         let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(meta));
-        let batch = batch.with_schema(schema).map_err(|e| Error::internal(e.to_string()))?;
-        codec::encode_arrow(&batch, params.separator.as_deref()).map_err(|e| ApiError::from(Error::internal(e.to_string())))
+        let batch = batch.with_schema(schema).map_err(internal)?;
+        codec::encode_arrow(&batch, params.separator.as_deref()).map_err(internal)
     })
     .await??;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.arrow.file"))], bytes).into_response())
@@ -194,7 +199,7 @@ pub async fn get_logs(State(s): State<AppState>, Auth(caller): Auth, headers: He
     let (page, bytes) = off_runtime(move || -> Result<_, ApiError> {
         let page = logs.read(&topic, &query).map_err(store_err)?;
         let batch = codec::select(&page_batch(&page), &params);
-        let bytes = codec::encode_response(&batch, format, params.separator.as_deref()).map_err(|e| ApiError::from(Error::internal(e.to_string())))?;
+        let bytes = codec::encode_response(&batch, format, params.separator.as_deref()).map_err(internal)?;
         Ok((page, bytes))
     })
     .await??;
