@@ -315,6 +315,11 @@ def run_extras(running, runs, workloads, models):
         url, body, ct, accept, auth = floor.target(w, models[w.model])
         out["half_peak"].append(X.half_peak(X.FLOOR_AT_JOEY, url, body, ct, accept, auth,
                                             joey_peak["rps"], DURATION))
+    # Where Joey's p99 stays under the target: the same run at lower fractions of its peak.
+    if w is not None and joey_peak and "joey" in running:
+        url, body, ct, accept, auth = running["joey"].target(w, models[w.model])
+        out["joey_sweep"] = [X.half_peak("joey", url, body, ct, accept, auth, joey_peak["rps"], DURATION, f)
+                             for f in X.SWEEP]
     if not ONLY or "logstore" in ONLY:
         out["logstore"] = X.logstore()
     return out
