@@ -81,10 +81,21 @@ impl Inbox {
         }
     }
 
+    /// Everything appended so far; made into batches by [`Taken::into_batches`] after the
+    /// inbox lock is released, so appends never wait for stages being finished.
+    pub fn take(&mut self) -> Taken {
+        Taken(std::mem::take(&mut self.entries))
+    }
+}
+
+/// What [`Inbox::take`] took.
+pub(crate) struct Taken(Vec<Entry>);
+
+impl Taken {
     /// The entries as (topic, batch, bytes), in order. A stage that cannot be made into a batch
     /// (a bug) is returned as an error with its rows and bytes, for the caller to account.
-    pub fn take(&mut self) -> Vec<Result<(String, RecordBatch, u64), (String, usize, u64)>> {
-        std::mem::take(&mut self.entries)
+    pub fn into_batches(self) -> Vec<Result<(String, RecordBatch, u64), (String, usize, u64)>> {
+        self.0
             .into_iter()
             .map(|e| match e {
                 Entry::Batch(t, b, n) => Ok((t, b, n)),

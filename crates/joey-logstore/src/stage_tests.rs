@@ -51,7 +51,7 @@ fn tensor_type() -> DataType {
 }
 
 fn taken(inbox: &mut Inbox) -> Vec<(String, RecordBatch, u64)> {
-    inbox.take().into_iter().map(|r| r.unwrap()).collect()
+    inbox.take().into_batches().into_iter().map(|r| r.unwrap()).collect()
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn small_batches_are_copied_into_one_stage_equal_to_joining_them() {
     assert_eq!((topic.as_str(), *bytes), ("t", 40));
     assert_eq!(batch, &concat_batches(&whole.schema(), &parts).unwrap());
     assert_eq!(batch, &whole);
-    assert!(inbox.take().is_empty());
+    assert!(inbox.take().into_batches().is_empty());
 }
 
 #[test]

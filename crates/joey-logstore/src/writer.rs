@@ -106,7 +106,9 @@ impl Writer {
     /// arrived during one flush's fsync shares the next one, instead of each big record paying
     /// its own.
     fn drain_inbox(&mut self) {
+        // Two statements: the lock is released before the stages are made into batches.
         let taken = self.shared.inbox.lock().expect("inbox lock").take();
+        let taken = taken.into_batches();
         let mut entries = Vec::with_capacity(taken.len());
         for entry in taken {
             match entry {
