@@ -61,6 +61,12 @@ impl Shared {
         *self.last_error.lock().expect("error lock") = Some(msg);
     }
 
+    /// Rows (and their Arrow memory) leave the queue: written, or lost to an error.
+    pub fn release(&self, rows: u64, bytes: u64) {
+        self.queued_rows.fetch_sub(rows, Ordering::AcqRel);
+        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
     pub fn drop_rows(&self, n: u64) {
         self.dropped_rows.fetch_add(n, Ordering::Relaxed);
     }

@@ -152,8 +152,7 @@ impl LogStore {
             return false;
         }
         if self.inner.stopped.load(Ordering::Acquire) {
-            shared.queued_rows.fetch_sub(rows, Ordering::AcqRel);
-            shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            shared.release(rows, bytes);
             shared.drop_rows(rows);
             return false;
         }

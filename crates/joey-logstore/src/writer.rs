@@ -115,8 +115,7 @@ impl Writer {
                 Ok(e) => entries.push(e),
                 Err((msg, rows, bytes)) => {
                     self.fail(format!("joining staged log records: {msg}"), rows as u64);
-                    self.shared.queued_rows.fetch_sub(rows as u64, Ordering::AcqRel);
-                    self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                    self.shared.release(rows as u64, bytes);
                 }
             }
         }
@@ -162,10 +161,7 @@ impl Writer {
             }
         }
         self.commit(topic);
-        self.shared
-            .queued_rows
-            .fetch_sub(p.rows as u64, Ordering::AcqRel);
-        self.shared.queued_bytes.fetch_sub(p.bytes, Ordering::AcqRel);
+        self.shared.release(p.rows as u64, p.bytes);
     }
 
     fn topic_state(&mut self, topic: &str) -> Arc<RwLock<TopicState>> {
