@@ -5,8 +5,9 @@
 //! writer thread, and the allocator then has to hand those blocks back to the request threads
 //! that allocated them; the writer also has to join thousands of tiny batches. So a batch of
 //! fewer than [`JOIN_BELOW`] rows is *copied* into its topic's [`Stage`] (plain column
-//! buffers) under the inbox lock, and the request thread frees its own batch. Big batches, and
-//! batches with a column type the stage cannot copy, are kept as they are (no copy).
+//! buffers) under the inbox lock, and the request thread frees its own batch. Big batches,
+//! batches of big rows, and batches with a column type the stage cannot copy, are kept as
+//! they are (no copy).
 //!
 //! Order: a small batch joins its topic's newest inbox entry only when that entry is a stage
 //! of the same schema; otherwise a new entry starts. So rows of a topic leave the inbox in
@@ -27,8 +28,14 @@ use crate::pending::JOIN_BELOW;
 const LOOK_BACK: usize = 16;
 
 /// Rows a new stage makes room for at once (growing from one row reallocated and copied its
-/// buffers about ten times per stage under load).
+/// buffers about ten times per stage under load), but at most [`ROOM_BYTES`] per buffer.
 const ROOM_ROWS: usize = 256;
+const ROOM_BYTES: usize = 1 << 20;
+
+/// Batches with more Arrow memory per row than this are not copied: for big rows (an image
+/// tensor) the copy into fresh memory costs the request thread more than the cross-thread
+/// frees it saves, so the writer joins them as before.
+const STAGE_MAX_BYTES_PER_ROW: u64 = 16 << 10;
 
 /// Appended records waiting for the writer, in append order.
 #[derive(Default)]
@@ -55,7 +62,7 @@ impl Inbox {
     /// so that the caller frees it outside the lock, on its own thread.
     pub fn push(&mut self, topic: &str, batch: RecordBatch, bytes: u64, max_rows: usize) -> Option<RecordBatch> {
         let rows = batch.num_rows();
-        if rows >= JOIN_BELOW {
+        if rows >= JOIN_BELOW || bytes > STAGE_MAX_BYTES_PER_ROW * rows as u64 {
             self.entries.push(Entry::Batch(topic.to_string(), batch, bytes));
             return None;
         }
@@ -222,10 +229,10 @@ impl Acc {
 
     /// Makes room for `factor` times what it holds now.
     fn reserve(&mut self, factor: usize) {
-        let more = |b: &mut MutableBuffer| b.reserve(b.len() * factor.saturating_sub(1));
+        let more = |b: &mut MutableBuffer| b.reserve((b.len() * factor.saturating_sub(1)).min(ROOM_BYTES));
         match self {
             Acc::Fixed { values, .. } => more(values),
-            Acc::Bool { values, .. } => values.reserve(values.len() * factor.saturating_sub(1)),
+            Acc::Bool { values, .. } => values.reserve((values.len() * factor.saturating_sub(1)).min(ROOM_BYTES * 8)),
             Acc::Bytes { offsets, values, .. } => {
                 more(offsets);
                 more(values);

@@ -112,3 +112,14 @@ fn topics_schemas_and_the_row_limit_each_start_a_new_stage() {
     assert_eq!(out[3].1, other);
     assert_eq!(out[4].1, record(5, 1));
 }
+
+#[test]
+fn batches_of_big_rows_are_kept_as_they_are() {
+    let mut inbox = Inbox::default();
+    let row = record(0, 1);
+    assert!(inbox.push("t", row.clone(), STAGE_MAX_BYTES_PER_ROW + 1, 1000).is_none(), "a big row is not copied");
+    assert!(inbox.push("t", record(0, 2), 2 * STAGE_MAX_BYTES_PER_ROW, 1000).is_some(), "rows at the limit are copied");
+    let out = taken(&mut inbox);
+    assert_eq!(out.iter().map(|(_, b, _)| b.num_rows()).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(out[0].1.column(0).to_data().buffers()[0].as_ptr(), row.column(0).to_data().buffers()[0].as_ptr());
+}
