@@ -98,10 +98,15 @@ impl Inbox {
 /// What [`Inbox::take`] took.
 pub(crate) struct Taken(Vec<Entry>);
 
+/// An appended record as the writer takes it: topic, batch, Arrow memory accounted for it.
+pub(crate) type Appended = (String, RecordBatch, u64);
+/// A stage that could not be made into a batch: the error, its rows and its bytes.
+pub(crate) type Lost = (String, usize, u64);
+
 impl Taken {
     /// The entries as (topic, batch, bytes), in order. A stage that cannot be made into a batch
     /// (a bug) is returned as an error with its rows and bytes, for the caller to account.
-    pub fn into_batches(self) -> Vec<Result<(String, RecordBatch, u64), (String, usize, u64)>> {
+    pub fn into_batches(self) -> Vec<Result<Appended, Lost>> {
         self.0
             .into_iter()
             .map(|e| match e {
