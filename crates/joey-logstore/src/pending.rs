@@ -41,8 +41,12 @@ impl Pending {
 }
 
 pub(crate) fn same_schema(a: &RecordBatch, b: &RecordBatch) -> bool {
-    let (sa, sb) = (a.schema_ref(), b.schema_ref());
-    Arc::ptr_eq(sa, sb) || sa == sb
+    same_schema_ref(a.schema_ref(), b.schema_ref())
+}
+
+/// Equal schemas, checked by pointer first (one layout's batches share one `Arc`).
+pub(crate) fn same_schema_ref(a: &arrow::datatypes::SchemaRef, b: &arrow::datatypes::SchemaRef) -> bool {
+    Arc::ptr_eq(a, b) || a == b
 }
 
 /// A topic's consecutive appends of one schema, with their summed Arrow memory.

@@ -13,7 +13,6 @@
 //! of the same schema; otherwise a new entry starts. So rows of a topic leave the inbox in
 //! the order they were appended.
 
-use std::sync::Arc;
 
 use arrow::array::{make_array, Array, ArrayData, ArrayRef, AsArray, BooleanBufferBuilder};
 use arrow::array::builder::NullBufferBuilder;
@@ -22,7 +21,7 @@ use arrow::datatypes::*;
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-use crate::pending::JOIN_BELOW;
+use crate::pending::{same_schema_ref, JOIN_BELOW};
 
 /// How far back (in entries) `push` looks for the topic's newest entry.
 const LOOK_BACK: usize = 16;
@@ -68,7 +67,7 @@ impl Inbox {
         }
         let newest = self.entries.iter_mut().rev().take(LOOK_BACK).find(|e| e.topic() == topic);
         if let Some(Entry::Staged(stage)) = newest {
-            if stage.rows + rows <= max_rows && same_schema_ref(&stage.schema, &batch) {
+            if stage.rows + rows <= max_rows && same_schema_ref(&stage.schema, batch.schema_ref()) {
                 stage.push(&batch, bytes);
                 return Some(batch);
             }
@@ -120,10 +119,6 @@ impl Taken {
     }
 }
 
-fn same_schema_ref(schema: &SchemaRef, batch: &RecordBatch) -> bool {
-    Arc::ptr_eq(schema, batch.schema_ref()) || **schema == **batch.schema_ref()
-}
-
 /// Rows of one topic and schema, copied into plain column buffers.
 struct Stage {
     topic: String,
@@ -149,7 +144,7 @@ impl Stage {
         self.bytes += bytes;
     }
 
-    fn finish(self) -> Result<(String, RecordBatch, u64), ArrowError> {
+    fn finish(self) -> Result<Appended, ArrowError> {
         let cols = self.cols.into_iter().map(|a| a.finish(self.rows).map(make_array)).collect::<Result<Vec<ArrayRef>, _>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         let batch = RecordBatch::try_new_with_options(self.schema, cols, &options)?;

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow::array::{BooleanArray, Float32Array, Int64Array, ListArray, StringArray, UInt32Array};
 use arrow::buffer::OffsetBuffer;
