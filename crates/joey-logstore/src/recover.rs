@@ -35,7 +35,7 @@ pub(crate) fn recover(shared: &Shared) -> Result<HashMap<String, ActiveSegment>,
             tracing::warn!(target: "joey_logstore", "ignoring directory {name:?}: not a topic name");
             continue;
         }
-        let (state, active) = recover_topic(&entry.path(), shared.cfg.fsync)?;
+        let (state, active) = recover_topic(&entry.path(), shared.cfg.fsync, shared.cfg.direct_io)?;
         total += state.bytes();
         topics.insert(name.clone(), Arc::new(RwLock::new(state)));
         actives.insert(name, active);
@@ -51,7 +51,7 @@ enum Recovered {
     Empty(Option<u64>, Option<Offsets>),
 }
 
-fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment), LogError> {
+fn recover_topic(dir: &Path, fsync: bool, direct: bool) -> Result<(TopicState, ActiveSegment), LogError> {
     let ctx = |e: std::io::Error| io_err(&dir.display().to_string(), e);
     let mut ids = BTreeSet::new();
     let mut metas = BTreeSet::new();
@@ -107,7 +107,7 @@ fn recover_topic(dir: &Path, fsync: bool) -> Result<(TopicState, ActiveSegment),
         }
     }
     let id = max_id.map_or(0, |m| m + 1);
-    let active = ActiveSegment::create(dir, id, next_offset, &part_next, fsync).map_err(ctx)?;
+    let active = ActiveSegment::create(dir, id, next_offset, &part_next, fsync, direct).map_err(ctx)?;
     for e in empties {
         for ext in ["meta", "idx", "arrow"] {
             let _ = fs::remove_file(seg_file(dir, e, ext));

@@ -3,7 +3,7 @@
 //! the row count, data end and rows per partition per batch, which spare recovery a scan.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use arrow::buffer::Buffer;
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::{encode_header, IdxRecord, HEADER_LEN};
 use crate::parts::{BatchParts, Offsets};
+use crate::segfile::SegFile;
 use crate::state::{seg_file, time_range};
 use crate::LogError;
 
@@ -27,7 +28,7 @@ pub(crate) const EOS: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
 /// Writer-side handle of the segment a topic currently appends to.
 pub(crate) struct ActiveSegment {
     pub id: u64,
-    arrow: File,
+    arrow: SegFile,
     idx: File,
     /// Bytes written to the segment file (including not yet committed messages).
     pub arrow_len: u64,
@@ -69,6 +70,7 @@ impl ActiveSegment {
         base_offset: u64,
         carry: &Offsets,
         fsync: bool,
+        direct: bool,
     ) -> io::Result<ActiveSegment> {
         let new_dir = !dir.exists();
         fs::create_dir_all(dir)?;
@@ -77,10 +79,7 @@ impl ActiveSegment {
             .write(true)
             .open(seg_file(dir, id, "idx"))?;
         idx.write_all(&encode_header(base_offset))?;
-        let arrow = OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(seg_file(dir, id, "arrow"))?;
+        let arrow = SegFile::create(&seg_file(dir, id, "arrow"), direct)?;
         write_meta(dir, id, &SegMeta::fresh(carry), fsync)?;
         if fsync {
             idx.sync_data()?;
@@ -115,9 +114,9 @@ impl ActiveSegment {
     ) -> io::Result<()> {
         let schema_len = enc.schema_msg.as_ref().map_or(0, Vec::len) as u64;
         let total = enc.len();
-        let mut slices: Vec<IoSlice<'_>> = enc.schema_msg.iter().map(|m| IoSlice::new(m)).collect();
-        slices.extend(enc.batch_msg.iter().filter(|c| !c.is_empty()).map(|c| IoSlice::new(c)));
-        write_all_vectored(&mut self.arrow, &mut slices)?;
+        let mut bytes: Vec<&[u8]> = enc.schema_msg.iter().map(Vec::as_slice).collect();
+        bytes.extend(enc.batch_msg.iter().map(|c| c.as_ref()));
+        self.arrow.append(&bytes)?;
         if let Some(schema_msg) = enc.schema_msg {
             self.schema = Some(batch.schema());
             self.schema_msg = Some(Buffer::from_vec(schema_msg));
@@ -142,6 +141,7 @@ impl ActiveSegment {
         if self.uncommitted.is_empty() {
             return Ok(Vec::new());
         }
+        self.arrow.flush()?;
         if fsync {
             self.arrow.sync_data()?;
         }
@@ -167,9 +167,8 @@ impl ActiveSegment {
         } else {
             0
         };
-        if self.arrow.set_len(keep).is_ok() {
+        if self.arrow.truncate(keep).is_ok() {
             self.arrow_len = keep;
-            let _ = self.arrow.seek(SeekFrom::Start(keep));
         }
         let _ = self.idx.set_len(self.idx_len);
         let _ = self.idx.seek(SeekFrom::Start(self.idx_len));
@@ -189,7 +188,7 @@ impl ActiveSegment {
         if !self.committed_any {
             return Ok(());
         }
-        self.arrow.write_all(&EOS)?;
+        self.arrow.finish(&EOS)?;
         self.arrow_len += EOS.len() as u64;
         if fsync {
             self.arrow.sync_data()?;
@@ -287,21 +286,6 @@ pub(crate) fn write_meta(dir: &Path, id: u64, meta: &SegMeta, fsync: bool) -> io
 pub(crate) fn read_meta(dir: &Path, id: u64) -> Option<SegMeta> {
     let bytes = fs::read(seg_file(dir, id, "meta")).ok()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-/// Writes every slice, in as few `writev` calls as the kernel allows (at most 1024 slices
-/// each).
-fn write_all_vectored(f: &mut File, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    while !slices.is_empty() {
-        let n = slices.len().min(1024);
-        match f.write_vectored(&slices[..n]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(written) => IoSlice::advance_slices(&mut slices, written),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Reads `len` bytes at `offset` of a file.

@@ -340,7 +340,7 @@ impl Writer {
         let state = self.topic_state(topic);
         let mut ts = state.write().expect("topic lock");
         let id = ts.next_seg_id;
-        match ActiveSegment::create(&ts.dir, id, base, &carry, self.shared.cfg.fsync) {
+        match ActiveSegment::create(&ts.dir, id, base, &carry, self.shared.cfg.fsync, self.shared.cfg.direct_io) {
             Ok(active) => {
                 ts.next_seg_id += 1;
                 ts.segments.push(SegmentInfo {

@@ -110,6 +110,10 @@ pub struct ServeArgs {
     /// Log store: fsync every flush: true or false [default: true].
     #[arg(long, env = "JOEY_LOG_FSYNC")]
     pub log_fsync: Option<bool>,
+    /// Log store: write segment files with O_DIRECT where the file system takes it (much less
+    /// CPU per byte than the page cache; falls back by itself where refused): true or false [default: true].
+    #[arg(long, env = "JOEY_LOG_DIRECT_IO")]
+    pub log_direct_io: Option<bool>,
     /// Log store: nice value of the writer thread, 0-19 (0 = same priority as inference) [default: 10].
     #[arg(long, env = "JOEY_LOG_WRITER_NICE", value_parser = clap::value_parser!(i32).range(0..=19))]
     pub log_writer_nice: Option<i32>,

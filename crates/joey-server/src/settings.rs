@@ -52,6 +52,8 @@ pub struct LogSettings {
     pub queue_capacity: usize,
     pub queue_max_bytes: u64,
     pub fsync: bool,
+    /// Segment files written with O_DIRECT where possible.
+    pub direct_io: bool,
     /// Nice value of the log writer thread (0-19).
     pub writer_nice: i32,
     pub disk_budget_bytes: Option<u64>,
@@ -104,6 +106,7 @@ fn merge(a: ServeArgs, f: ServeArgs) -> ServeArgs {
         log_queue_capacity: a.log_queue_capacity.or(f.log_queue_capacity),
         log_queue_max_bytes: a.log_queue_max_bytes.or(f.log_queue_max_bytes),
         log_fsync: a.log_fsync.or(f.log_fsync),
+        log_direct_io: a.log_direct_io.or(f.log_direct_io),
         log_writer_nice: a.log_writer_nice.or(f.log_writer_nice),
         log_disk_budget_bytes: a.log_disk_budget_bytes.or(f.log_disk_budget_bytes),
         log_retention_hours: a.log_retention_hours.or(f.log_retention_hours),
@@ -155,6 +158,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Settings> {
             queue_capacity: a.log_queue_capacity.unwrap_or(1_000_000).max(1),
             queue_max_bytes: a.log_queue_max_bytes.unwrap_or(64 * 1024 * 1024).max(1),
             fsync: a.log_fsync.unwrap_or(true),
+            direct_io: a.log_direct_io.unwrap_or(true),
             writer_nice: a.log_writer_nice.unwrap_or(10),
             disk_budget_bytes: a.log_disk_budget_bytes,
             retention_hours: a.log_retention_hours,

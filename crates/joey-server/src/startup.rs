@@ -137,6 +137,7 @@ fn open_logs(settings: &Settings) -> anyhow::Result<joey_logstore::LogStore> {
     cfg.queue_capacity = l.queue_capacity;
     cfg.queue_max_bytes = l.queue_max_bytes;
     cfg.fsync = l.fsync;
+    cfg.direct_io = l.direct_io;
     cfg.writer_nice = l.writer_nice;
     cfg.disk_budget_bytes = l.disk_budget_bytes;
     cfg.retention_age = l.retention_hours.map(|h| std::time::Duration::from_secs(h * 3600));
