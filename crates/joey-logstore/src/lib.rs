@@ -64,6 +64,10 @@
 //!   request's `time`, `anomaly.count`, `metadata.elapsed`, `metadata.dropped`) are stored
 //!   run-end encoded for the whole segment and marked `joey.log.encoding=runs` (`runs.rs`);
 //!   reads give them back plain.
+//! * Segment files are written with `O_DIRECT` where the file system takes it
+//!   ([`LogConfig::direct_io`], `segfile.rs`): whole 4 KiB blocks from an aligned window, the
+//!   partial last block written padded at each commit and the file cut back to its logical
+//!   length. Readers and recovery see the same bytes as with buffered writes.
 //! * At open every topic gets a fresh, empty active segment at once: its idx header records
 //!   the next row offset, so offsets are never reused, even after retention removed every
 //!   older segment. Empty segments are removed by the next recovery.
