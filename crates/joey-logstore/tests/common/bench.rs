@@ -38,6 +38,8 @@ fn config(dir: &Path) -> LogConfig {
     let mut c = LogConfig::new(dir);
     c.queue_capacity = 50_000_000;
     c.queue_max_bytes = u64::MAX;
+    // `JOEY_LOG_DIRECT_IO=false`, as for the server: segment files through the page cache.
+    c.direct_io = std::env::var("JOEY_LOG_DIRECT_IO").map_or(true, |v| v != "false");
     c
 }
 
