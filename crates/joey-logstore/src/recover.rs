@@ -7,12 +7,12 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
-use crate::index::{self, HEADER_LEN};
+use crate::index;
 use crate::segment::{
     parse_schema, read_batch, read_meta, read_range, write_meta, ActiveSegment, SegMeta, EOS,
 };
 use crate::parts::{assign, counts, from_meta, merge_max, BatchParts, Offsets};
-use crate::state::{io_err, mtime_ms, now_ms, parse_seg_file, seg_file, validate_topic};
+use crate::state::{io_err, mtime_ms, parse_seg_file, seg_file, validate_topic};
 use crate::state::{SegmentInfo, Shared, TopicState};
 use crate::LogError;
 
@@ -116,19 +116,7 @@ fn recover_topic(dir: &Path, fsync: bool, direct: bool) -> Result<(TopicState, A
     for m in metas.difference(&ids) {
         let _ = fs::remove_file(seg_file(dir, *m, "meta"));
     }
-    segments.push(SegmentInfo {
-        id,
-        base_offset: next_offset,
-        schema: None,
-        schema_msg: None,
-        entries: Vec::new(),
-        sealed: false,
-        arrow_bytes: 0,
-        idx_bytes: HEADER_LEN,
-        parts: Vec::new(),
-        carry: part_next.clone(),
-        mtime_ms: now_ms(),
-    });
+    segments.push(SegmentInfo::fresh(id, next_offset, part_next.clone()));
     let state = TopicState {
         dir: dir.to_path_buf(),
         segments,

@@ -114,6 +114,23 @@ pub(crate) struct SegmentInfo {
 }
 
 impl SegmentInfo {
+    /// A new, empty active segment: only its idx header is on disk.
+    pub fn fresh(id: u64, base_offset: u64, carry: Offsets) -> SegmentInfo {
+        SegmentInfo {
+            id,
+            base_offset,
+            schema: None,
+            schema_msg: None,
+            entries: Vec::new(),
+            sealed: false,
+            arrow_bytes: 0,
+            idx_bytes: crate::index::HEADER_LEN,
+            parts: Vec::new(),
+            carry,
+            mtime_ms: now_ms(),
+        }
+    }
+
     pub fn bytes(&self) -> u64 {
         self.arrow_bytes + self.idx_bytes
     }

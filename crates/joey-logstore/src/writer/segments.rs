@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use super::Writer;
 use crate::index::HEADER_LEN;
 use crate::segment::{write_meta, ActiveSegment, SegMeta, EOS};
-use crate::state::{now_ms, SegmentInfo};
+use crate::state::SegmentInfo;
 
 impl Writer {
     /// Commits and seals the active segment of `topic` (if any) and creates a new one.
@@ -21,19 +21,7 @@ impl Writer {
         match ActiveSegment::create(&ts.dir, id, base, &carry, self.shared.cfg.fsync, self.shared.cfg.direct_io) {
             Ok(active) => {
                 ts.next_seg_id += 1;
-                ts.segments.push(SegmentInfo {
-                    id,
-                    base_offset: base,
-                    schema: None,
-                    schema_msg: None,
-                    entries: Vec::new(),
-                    sealed: false,
-                    arrow_bytes: 0,
-                    idx_bytes: HEADER_LEN,
-                    parts: Vec::new(),
-                    carry,
-                    mtime_ms: now_ms(),
-                });
+                ts.segments.push(SegmentInfo::fresh(id, base, carry));
                 self.shared
                     .bytes_on_disk
                     .fetch_add(HEADER_LEN, Ordering::Relaxed);
