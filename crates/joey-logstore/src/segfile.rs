@@ -79,7 +79,7 @@ impl SegFile {
     /// Creates the (new, empty) file at `path`; `direct` asks for `O_DIRECT` where it works.
     pub fn create(path: &Path, direct: bool) -> io::Result<SegFile> {
         let file = OpenOptions::new().create_new(true).write(true).open(path)?;
-        let direct = if direct { open_direct(path, &file) } else { None };
+        let direct = if direct { open_direct(path, &file)? } else { None };
         Ok(SegFile { file, direct, len: 0 })
     }
 
@@ -145,21 +145,22 @@ impl SegFile {
 }
 
 /// Opens `path` again with `O_DIRECT` and proves a direct write works (one zero block at
-/// offset 0 of the still empty file, then cut back to 0 bytes). `None` when it does not.
-fn open_direct(path: &Path, buffered: &File) -> Option<Direct> {
+/// offset 0 of the still empty file, then cut back to 0 bytes). `None` when it does not; an
+/// error when the file cannot be cut back (it would hold a stray block of zeros).
+fn open_direct(path: &Path, buffered: &File) -> io::Result<Option<Direct>> {
     let flags = rustix::fs::OFlags::DIRECT.bits() as i32;
-    let file = OpenOptions::new().write(true).custom_flags(flags).open(path).ok()?;
+    let Ok(file) = OpenOptions::new().write(true).custom_flags(flags).open(path) else { return Ok(None) };
     let probe = with_scratch(|w| {
         w[..BLOCK].fill(0);
         file.write_all_at(&w[..BLOCK], 0)
     });
     if let Err(e) = probe {
         tracing::debug!(target: "joey_logstore", "{}: O_DIRECT refused ({e}); writing through the page cache", path.display());
-        let _ = buffered.set_len(0);
-        return None;
+        buffered.set_len(0)?;
+        return Ok(None);
     }
-    buffered.set_len(0).ok()?;
-    Some(Direct { file, tail: Vec::with_capacity(BLOCK) })
+    buffered.set_len(0)?;
+    Ok(Some(Direct { file, tail: Vec::with_capacity(BLOCK) }))
 }
 
 /// Writes the tail plus `parts` from block-aligned offset `at`: every complete block now, the
